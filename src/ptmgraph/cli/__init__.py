@@ -1,0 +1,1 @@
+"""The ptmgraph command line: thin; it parses, calls the package and renders."""

@@ -1,0 +1,1 @@
+"""Schema, stores, lineage queries and (later) propagation."""

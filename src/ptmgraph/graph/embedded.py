@@ -1,0 +1,352 @@
+"""The embedded default store: LadybugDB (the maintained successor of Kùzu), in-process, one folder per store.
+
+Layout of a store folder: ``graph.lbdb`` (+ ``.wal``) is the database; ``ptmgraph-store.json`` says which
+ptmgraph store format wrote it; ``lineage-index/`` is a disposable cache of the lineage index.
+
+Writes go through ``COPY FROM`` an Arrow table for new rows (measured: ~400k rows/s; row-by-row upserts were
+~1,000/s) and ``LOAD FROM ... MATCH ... SET`` for rows that already exist, all inside one transaction per batch,
+so an interrupted ingest leaves the store as it was before the batch and re-running it converges.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import ladybug
+import pyarrow as pa
+
+from ptmgraph.domain import node_key
+from ptmgraph.errors import (
+    ModelNotFound,
+    QueryError,
+    StoreError,
+    StoreLocked,
+    StoreNotFound,
+    StoreVersionMismatch,
+)
+from ptmgraph.graph import schema as s
+from ptmgraph.graph.batch import Batch, Edge, Row
+from ptmgraph.graph.lineage import Direction, LineageHit, RepoHit, repos_reached, sort_hits
+from ptmgraph.graph.lineage_index import LineageIndex
+from ptmgraph.graph.store import GraphStore, QueryResult, StoreStats, WriteStats, check_parameters
+
+STORE_FORMAT = 1
+DB_FILE = "graph.lbdb"
+MARKER = "ptmgraph-store.json"
+INDEX_DIR = "lineage-index"
+# `*1..` without an upper bound silently means `*1..30` in LadybugDB; lineage chains can be deeper than that.
+VAR_LENGTH_MAX_DEPTH = 1000
+
+_ARROW = {
+    s.STRING: pa.string(), s.INT64: pa.int64(), s.DOUBLE: pa.float64(), s.BOOLEAN: pa.bool_(),
+    s.STRING_LIST: pa.list_(pa.string()),
+}
+
+
+def default_path() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "ptmgraph" / "graph"
+
+
+def _ddl() -> list[str]:
+    statements = ["CREATE NODE TABLE IF NOT EXISTS Meta(key STRING PRIMARY KEY, schema_version INT64, generation INT64)"]
+    for table in s.NODE_TABLES.values():
+        cols = ", ".join(f"{name} {kind}" for name, kind in table.columns)
+        statements.append(f"CREATE NODE TABLE IF NOT EXISTS {table.label}({cols}, PRIMARY KEY(key))")
+    for rel in s.REL_TABLES.values():
+        pairs = ", ".join(f"FROM {a} TO {b}" for a, b in rel.pairs)
+        cols = ", ".join(f"{name} {kind}" for name, kind in rel.columns)
+        statements.append(f"CREATE REL TABLE IF NOT EXISTS {rel.type}({pairs}, {cols})")
+    return statements
+
+
+class EmbeddedStore(GraphStore):
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
+        self.path = Path(path).expanduser()
+        self.uri = str(self.path)
+        self.read_only = read_only
+        self._index: LineageIndex | None = None
+        self._index_generation = -1
+        self._open()
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+    def _open(self) -> None:
+        db_file = self.path / DB_FILE
+        if self.read_only and not db_file.exists():
+            raise StoreNotFound(
+                f"no ptmgraph store at {self.path}: run `ptmgraph demo` or an ingest command first, or pass --store"
+            )
+        if self.path.exists() and not self.path.is_dir():
+            raise StoreError(f"store path {self.path} is a file, not a folder: pass a folder to --store")
+        self._check_marker()
+        if not self.read_only:
+            self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = ladybug.Database(str(db_file), read_only=self.read_only)
+            self._conn = ladybug.Connection(self._db)
+        except RuntimeError as exc:
+            text = str(exc)
+            if "lock" in text.lower():
+                raise StoreLocked(
+                    f"store {self.path} is open for writing in another process (one writer at a time): "
+                    "wait for it to finish, or use a read-only command"
+                ) from None
+            if "not a valid" in text or "version" in text.lower():
+                raise StoreVersionMismatch(
+                    f"{self.path} does not hold a database this ptmgraph can open ({text.splitlines()[0]}): "
+                    f"run `ptmgraph store reset --store {self.path}` to recreate it"
+                ) from None
+            raise StoreError(f"cannot open store {self.path}: {text.splitlines()[0]}") from None
+        self._conn.execute(f"CALL var_length_extend_max_depth={VAR_LENGTH_MAX_DEPTH}")
+        if not self.read_only:
+            for statement in _ddl():
+                self._conn.execute(statement)
+            self._conn.execute(
+                "MERGE (m:Meta {key: 'store'}) ON CREATE SET m.schema_version = $v, m.generation = 0",
+                {"v": s.SCHEMA_VERSION},
+            )
+            marker = self.path / MARKER
+            if not marker.exists():
+                marker.write_text(json.dumps({"format": STORE_FORMAT, "schema_version": s.SCHEMA_VERSION,
+                                              "ladybug": ladybug.__version__}))
+
+    def _check_marker(self) -> None:
+        marker = self.path / MARKER
+        if not marker.exists():
+            if (self.path / DB_FILE).exists():
+                raise StoreVersionMismatch(
+                    f"{self.path} holds a database that ptmgraph did not create: "
+                    "point --store at another folder, or delete that folder"
+                )
+            return
+        try:
+            found = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            found = {}
+        if found.get("format") != STORE_FORMAT or found.get("schema_version") != s.SCHEMA_VERSION:
+            raise StoreVersionMismatch(
+                f"store {self.path} was written by another ptmgraph version (store format {found.get('format')}, "
+                f"schema {found.get('schema_version')}; this one reads format {STORE_FORMAT}, schema "
+                f"{s.SCHEMA_VERSION}): run `ptmgraph store reset --store {self.path}` and ingest again"
+            )
+
+    def close(self) -> None:
+        conn, db = getattr(self, "_conn", None), getattr(self, "_db", None)
+        if conn is not None:
+            conn.close()
+        if db is not None:
+            db.close()
+        self._conn = self._db = None  # type: ignore[assignment]
+
+    def reset(self) -> None:
+        self._require_writable("reset")
+        self.close()
+        for name in (DB_FILE, DB_FILE + ".wal", MARKER):
+            target = self.path / name
+            if target.exists():
+                target.unlink()
+        shutil.rmtree(self.path / INDEX_DIR, ignore_errors=True)
+        self._index = None
+        self._open()
+
+    # -- writes -------------------------------------------------------------------------------------------------
+    def write(self, batch: Batch) -> WriteStats:
+        self._require_writable("write")
+        stats = WriteStats()
+        if not len(batch):
+            return stats
+        self._conn.execute("BEGIN TRANSACTION")
+        try:
+            for label, rows in batch.nodes.items():
+                created, updated = self._upsert_nodes(s.NODE_TABLES[label], list(rows.values()))
+                stats.nodes_created += created
+                stats.nodes_updated += updated
+            for (rel, from_label, to_label), edges in batch.edges.items():
+                stats.stubs_created += self._ensure_endpoints(from_label, [(e.from_key, e.from_id) for e in edges.values()])
+                stats.stubs_created += self._ensure_endpoints(to_label, [(e.to_key, e.to_id) for e in edges.values()])
+                created, updated = self._upsert_edges(s.REL_TABLES[rel], from_label, to_label, list(edges.values()))
+                stats.edges_created += created
+                stats.edges_updated += updated
+            self._conn.execute("MATCH (m:Meta {key: 'store'}) SET m.generation = m.generation + 1")
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return stats
+
+    def _existing_keys(self, label: str, keys: list[str]) -> set[str]:
+        result = self._conn.execute(
+            f"LOAD FROM $t MATCH (n:{label} {{key: c_key}}) RETURN c_key", {"t": pa.table({"c_key": keys})}
+        )
+        return {row[0] for row in result.get_all()}
+
+    def _upsert_nodes(self, table: s.NodeTable, rows: list[Row]) -> tuple[int, int]:
+        existing = self._existing_keys(table.label, [row["key"] for row in rows])
+        new = [row for row in rows if row["key"] not in existing]
+        old = [row for row in rows if row["key"] in existing and not row.get("stub")]
+        if new:
+            self._conn.execute(f"COPY {table.label} FROM $t", {"t": _arrow(table.columns, new)})
+        if old:
+            # A later, sparser source must not erase what an earlier one knew: nulls keep the stored value.
+            sets = ", ".join(f"n.{name} = coalesce(c_{name}, n.{name})" for name, _ in table.columns[3:])
+            sets = "n.id = c_id, n.stub = false" + (", " + sets if sets else "")
+            self._conn.execute(
+                f"LOAD FROM $t MATCH (n:{table.label} {{key: c_key}}) SET {sets}",
+                {"t": _arrow(table.columns, old, prefix="c_")},
+            )
+        return len(new), len(old)
+
+    def _ensure_endpoints(self, label: str, endpoints: list[tuple[str, str]]) -> int:
+        wanted = dict(endpoints)
+        missing = set(wanted) - self._existing_keys(label, list(wanted))
+        if not missing:
+            return 0
+        table = s.NODE_TABLES[label]
+        rows = [{"key": key, "id": wanted[key], "stub": True} for key in sorted(missing)]
+        self._conn.execute(f"COPY {label} FROM $t", {"t": _arrow(table.columns, rows)})
+        return len(rows)
+
+    def _upsert_edges(self, rel: s.RelTable, from_label: str, to_label: str, edges: list[Edge]) -> tuple[int, int]:
+        pattern = f"(a:{from_label} {{key: c_from}})-[e:{rel.type}]->(b:{to_label} {{key: c_to}})"
+        probe = pa.table({"c_from": [e.from_key for e in edges], "c_to": [e.to_key for e in edges],
+                          "c_disc": [e.props["disc"] for e in edges]})
+        found = self._conn.execute(f"LOAD FROM $t MATCH {pattern} WHERE e.disc = c_disc RETURN c_from, c_to, c_disc",
+                                   {"t": probe})
+        existing = {tuple(row) for row in found.get_all()}
+        new = [e for e in edges if e.identity not in existing]
+        old = [e for e in edges if e.identity in existing]
+        columns = (("from", s.STRING), ("to", s.STRING), *rel.columns)
+        if new:
+            rows = [{"from": e.from_key, "to": e.to_key, **e.props} for e in new]
+            options = f" (from='{from_label}', to='{to_label}')" if len(rel.pairs) > 1 else ""
+            self._conn.execute(f"COPY {rel.type} FROM $t{options}", {"t": _arrow(columns, rows)})
+        if old and rel.props:
+            rows = [{"from": e.from_key, "to": e.to_key, **e.props} for e in old]
+            sets = ", ".join(f"e.{name} = coalesce(c_{name}, e.{name})" for name, _ in rel.props)
+            self._conn.execute(f"LOAD FROM $t MATCH {pattern} WHERE e.disc = c_disc SET {sets}",
+                               {"t": _arrow(columns, rows, prefix="c_")})
+        return len(new), len(old)
+
+    # -- reads --------------------------------------------------------------------------------------------------
+    def query(self, cypher: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+        given = check_parameters(cypher, params)
+        try:
+            result = self._conn.execute(cypher, given)
+        except RuntimeError as exc:
+            raise QueryError(_first_line(exc, self.read_only)) from None
+        columns = result.get_column_names()
+        rows = [[_plain(value) for value in row] for row in result.get_all()]
+        return QueryResult(columns, rows)
+
+    def model(self, model_id: str) -> dict[str, Any] | None:
+        rows = self._conn.execute("MATCH (m:Model {key: $k}) RETURN m", {"k": node_key(model_id)}).get_all()
+        return _plain(rows[0][0]) if rows else None
+
+    def lineage(self, model_id: str, direction: Direction, max_depth: int | None = None) -> list[LineageHit]:
+        index, start = self._start(model_id)
+        hits, _ = index.hits(start, direction, max_depth)
+        return sort_hits(hits)
+
+    def affected_repos(self, model_id: str, max_depth: int | None = None) -> list[RepoHit]:
+        import numpy as np
+
+        index, start = self._start(model_id)
+        hits, reached = index.hits(start, "down", max_depth)
+        rows = index.uses_of(np.concatenate([np.array([start], dtype=np.int64), reached]))
+        return repos_reached(index.s["model_id"][start].as_py(), hits, rows)
+
+    def _start(self, model_id: str) -> tuple[LineageIndex, int]:
+        rows = self._conn.execute("MATCH (m:Model {key: $k}) RETURN offset(id(m))", {"k": node_key(model_id)}).get_all()
+        if not rows:
+            raise ModelNotFound(f"model {model_id!r} is not in the store {self.uri}: check the id, or ingest it first")
+        return self._lineage_index(), int(rows[0][0])
+
+    def _generation(self) -> int:
+        return int(self._conn.execute("MATCH (m:Meta {key: 'store'}) RETURN m.generation").get_all()[0][0])
+
+    def _lineage_index(self) -> LineageIndex:
+        generation = self._generation()
+        if self._index is not None and self._index_generation == generation:
+            return self._index
+        stamp = {"generation": generation, "schema_version": s.SCHEMA_VERSION}
+        directory = self.path / INDEX_DIR
+        index = LineageIndex.load(directory, stamp)
+        if index is None:
+            index = self._build_index()
+            index.save(directory, stamp)
+        self._index, self._index_generation = index, generation
+        return index
+
+    def _build_index(self) -> LineageIndex:
+        def arrow(cypher: str) -> pa.Table:
+            return self._conn.execute(cypher).get_as_arrow()
+
+        models = arrow("MATCH (m:Model) RETURN offset(id(m)) AS offset, m.id AS id, m.stub AS stub")
+        edges = arrow("MATCH (c:Model)-[e:DERIVED_FROM]->(p:Model) RETURN offset(id(c)) AS child, "
+                      "offset(id(p)) AS parent, e.relation AS relation, e.provenance AS provenance")
+        repos = arrow("MATCH (r:Repo) RETURN offset(id(r)) AS offset, r.id AS id")
+        uses = arrow("MATCH (r:Repo)-[u:USES]->(m:Model) RETURN offset(id(r)) AS repo, offset(id(m)) AS model, "
+                     "u.file AS file, u.line AS line")
+        return LineageIndex.build(models, edges, repos, uses)
+
+    def stats(self) -> StoreStats:
+        out = StoreStats()
+        for label in s.NODE_TABLES:
+            out.nodes[label] = self._count(f"MATCH (n:{label}) RETURN count(n)")
+        for rel in s.REL_TABLES:
+            out.edges[rel] = self._count(f"MATCH ()-[e:{rel}]->() RETURN count(e)")
+        out.stub_models = self._count("MATCH (m:Model) WHERE m.stub RETURN count(m)")
+        out.flagged_models = self._count("MATCH (m:Model)-[:HAS_FLAG]->(:Flag) RETURN count(DISTINCT m)")
+        return out
+
+    def _count(self, cypher: str) -> int:
+        return int(self._conn.execute(cypher).get_all()[0][0])
+
+    def info(self) -> dict[str, Any]:
+        size = sum(f.stat().st_size for f in self.path.iterdir() if f.is_file()) if self.path.exists() else 0
+        return {
+            "kind": "embedded", "engine": f"LadybugDB {ladybug.__version__}", "uri": self.uri,
+            "store_format": STORE_FORMAT, "schema_version": s.SCHEMA_VERSION, "generation": self._generation(),
+            "read_only": self.read_only, "size_bytes": size,
+        }
+
+    def _require_writable(self, what: str) -> None:
+        if self.read_only:
+            raise StoreError(f"store {self.uri} is open read-only; {what} needs it opened for writing")
+
+
+def _arrow(columns: tuple[tuple[str, str], ...], rows: list[Row], prefix: str = "") -> pa.Table:
+    """Columns in table order: ``COPY FROM`` maps them by position, not by name."""
+    arrays = [pa.array([row.get(name) for row in rows], type=_ARROW[kind]) for name, kind in columns]
+    return pa.table(arrays, names=[prefix + name for name, _ in columns])
+
+
+def _plain(value: Any) -> Any:
+    """Query values as JSON-ready Python: nodes and relationships become their property dicts."""
+    if isinstance(value, dict):
+        upper = {k.upper(): v for k, v in value.items() if k.startswith("_")}
+        props = {k: _plain(v) for k, v in value.items() if not k.startswith("_")}
+        if "_NODES" in upper and "_RELS" in upper:
+            return {"nodes": [_plain(n) for n in upper["_NODES"]], "relationships": [_plain(r) for r in upper["_RELS"]]}
+        if "_SRC" in upper and "_LABEL" in upper:
+            return {"_type": upper["_LABEL"], **props}
+        if "_ID" in upper and "_LABEL" in upper:
+            return {"_label": upper["_LABEL"], **props}
+        return props
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _first_line(exc: Exception, read_only: bool) -> str:
+    text = " ".join(str(exc).split("\n")[:1]).strip()
+    if read_only and "read-only" in text:
+        return "the query writes, but stores are opened read-only for queries: add --write to allow it"
+    return f"the store rejected the query: {text}"

@@ -1,0 +1,222 @@
+"""An in-memory lineage index kept beside the embedded store.
+
+The database answers a 20k-descendant query in ~0.2-2.7 s (measured on 1M models); a CSR adjacency in numpy
+answers it in milliseconds. The index is derived data: it is rebuilt from the store whenever the store's write
+generation moves, and cached on disk (memory-mapped) so a CLI call does not pay the rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ptmgraph.domain import node_key
+from ptmgraph.graph.lineage import PROVENANCE_RANK, Direction, LineageHit
+
+FORMAT = 1
+
+
+@dataclass
+class Csr:
+    indptr: np.ndarray  # int64, len n+1
+    targets: np.ndarray  # int64
+    edge: np.ndarray  # int64 index into the edge attribute arrays
+
+    @classmethod
+    def build(cls, n: int, src: np.ndarray, dst: np.ndarray, order_key: np.ndarray) -> Csr:
+        order = np.lexsort((order_key, src))
+        counts = np.bincount(src, minlength=n)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        return cls(indptr, dst[order].astype(np.int64), order.astype(np.int64))
+
+    def gather(self, frontier: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All (source, target, edge) triples leaving ``frontier``, in CSR order."""
+        starts = self.indptr[frontier]
+        counts = self.indptr[frontier + 1] - starts
+        total = int(counts.sum())
+        if total == 0:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, empty
+        # Positions starts[i] .. starts[i]+counts[i]-1 for every i, without a Python loop.
+        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
+        return np.repeat(frontier, counts), self.targets[offsets], self.edge[offsets]
+
+
+class LineageIndex:
+    """Models are addressed by the store's dense node offsets; ids and edge attributes live in Arrow arrays."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], strings: dict[str, pa.Array]) -> None:
+        self.a = arrays
+        self.s = strings
+        n = len(self.s["model_id"])
+        self.n = n
+        self.up = Csr(arrays["up_indptr"], arrays["up_targets"], arrays["up_edge"])
+        self.down = Csr(arrays["down_indptr"], arrays["down_targets"], arrays["down_edge"])
+        self.uses = Csr(arrays["uses_indptr"], arrays["uses_targets"], arrays["uses_edge"])
+
+    # -- construction -------------------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, models: pa.Table, edges: pa.Table, repos: pa.Table, uses: pa.Table) -> LineageIndex:
+        """``models``: offset, id, stub; ``edges``: child, parent (offsets), relation, provenance;
+        ``repos``: offset, id; ``uses``: repo, model (offsets), file, line."""
+        n = _dense_size(models["offset"])
+        model_id = _scatter(n, models["offset"], models["id"])
+        stub = np.zeros(n, dtype=bool)
+        stub[models["offset"].to_numpy()] = models["stub"].fill_null(False).to_numpy(zero_copy_only=False)
+        child = edges["child"].to_numpy().astype(np.int64)
+        parent = edges["parent"].to_numpy().astype(np.int64)
+        provenance = edges["provenance"].fill_null("")
+        rank = np.array([PROVENANCE_RANK.get(p, 9) for p in provenance.to_pylist()], dtype=np.int64)
+        up = Csr.build(n, child, parent, rank)
+        down = Csr.build(n, parent, child, rank)
+        r = _dense_size(repos["offset"])
+        repo_id = _scatter(r, repos["offset"], repos["id"])
+        use_model = uses["model"].to_numpy().astype(np.int64)
+        use_repo = uses["repo"].to_numpy().astype(np.int64)
+        by_model = Csr.build(n, use_model, use_repo, np.zeros(len(use_model), dtype=np.int64))
+        arrays = {
+            "stub": stub,
+            "up_indptr": up.indptr, "up_targets": up.targets, "up_edge": up.edge,
+            "down_indptr": down.indptr, "down_targets": down.targets, "down_edge": down.edge,
+            "uses_indptr": by_model.indptr, "uses_targets": by_model.targets, "uses_edge": by_model.edge,
+            "uses_line": uses["line"].fill_null(-1).to_numpy().astype(np.int64),
+        }
+        strings = {
+            "model_id": model_id,
+            "repo_id": repo_id,
+            "relation": _array(edges["relation"].fill_null("unknown")),
+            "provenance": _array(provenance),
+            "uses_file": _array(uses["file"]),
+        }
+        return cls(arrays, strings)
+
+    # -- persistence --------------------------------------------------------------------------------------------
+    def save(self, directory: Path, stamp: dict) -> None:
+        """Written to a temporary folder and renamed into place, so a reader never sees half an index."""
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".index-", dir=directory.parent))
+        try:
+            for name, array in self.a.items():
+                np.save(tmp / f"{name}.npy", array)
+            table = pa.table({name: pa.chunked_array([arr]) for name, arr in self.s.items() if name.startswith("model")})
+            _write_arrow(tmp / "models.arrow", table)
+            _write_arrow(tmp / "repos.arrow", pa.table({"repo_id": self.s["repo_id"]}))
+            _write_arrow(tmp / "edges.arrow", pa.table({"relation": self.s["relation"], "provenance": self.s["provenance"]}))
+            _write_arrow(tmp / "uses.arrow", pa.table({"uses_file": self.s["uses_file"]}))
+            (tmp / "stamp.json").write_text(json.dumps({**stamp, "format": FORMAT}))
+            old = directory.with_name(directory.name + ".old")
+            if directory.exists():
+                os.replace(directory, old)
+            os.replace(tmp, directory)
+            shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)  # a read-only store directory just means no cache
+
+    @classmethod
+    def load(cls, directory: Path, stamp: dict) -> LineageIndex | None:
+        try:
+            saved = json.loads((directory / "stamp.json").read_text())
+            if saved != {**stamp, "format": FORMAT}:
+                return None
+            names = ("stub", "up_indptr", "up_targets", "up_edge", "down_indptr", "down_targets", "down_edge",
+                     "uses_indptr", "uses_targets", "uses_edge", "uses_line")
+            arrays = {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in names}
+            strings: dict[str, pa.Array] = {}
+            for file in ("models", "repos", "edges", "uses"):
+                table = pa.ipc.open_file(pa.memory_map(str(directory / f"{file}.arrow"))).read_all()
+                for column in table.column_names:
+                    strings[column] = _array(table[column])
+            return cls(arrays, strings)
+        except (OSError, ValueError, KeyError, pa.ArrowInvalid):
+            return None
+
+    # -- answers ------------------------------------------------------------------------------------------------
+    def walk(self, start: int, direction: Direction, max_depth: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """BFS from ``start``; returns reached offsets (in visit order), their depth, predecessor and edge."""
+        csr = self.down if direction == "down" else self.up
+        depth = np.full(self.n, -1, dtype=np.int64)
+        pred = np.full(self.n, -1, dtype=np.int64)
+        via = np.full(self.n, -1, dtype=np.int64)
+        depth[start] = 0
+        frontier = np.array([start], dtype=np.int64)
+        order = []
+        level = 0
+        while frontier.size and (max_depth is None or level < max_depth):
+            level += 1
+            src, dst, edge = csr.gather(frontier)
+            fresh = depth[dst] < 0
+            src, dst, edge = src[fresh], dst[fresh], edge[fresh]
+            dst, first = np.unique(dst, return_index=True)
+            depth[dst] = level
+            pred[dst] = src[first]
+            via[dst] = edge[first]
+            order.append(dst)
+            frontier = dst
+        reached = np.concatenate(order) if order else np.empty(0, dtype=np.int64)
+        return reached, depth, pred, via
+
+    def hits(self, start: int, direction: Direction, max_depth: int | None) -> tuple[list[LineageHit], np.ndarray]:
+        """The hits, and the offsets they sit at (for :meth:`uses_of`)."""
+        reached, depth, pred, via = self.walk(start, direction, max_depth)
+        ids = self.s["model_id"].take(pa.array(reached)).to_pylist() if reached.size else []
+        id_of = dict(zip(reached.tolist(), ids))
+        id_of[start] = self.s["model_id"][start].as_py()
+        edges = via[reached]
+        relation = self.s["relation"].take(pa.array(edges)).to_pylist() if reached.size else []
+        provenance = self.s["provenance"].take(pa.array(edges)).to_pylist() if reached.size else []
+        rel_of = dict(zip(reached.tolist(), relation))
+        paths: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {start: ((id_of[start],), ())}
+        out = []
+        stub = self.a["stub"]
+        for offset, rel, prov in zip(reached.tolist(), relation, provenance):
+            prev_path, prev_rels = paths[int(pred[offset])]
+            path, rels = (*prev_path, id_of[offset]), (*prev_rels, rel_of[offset])
+            paths[offset] = (path, rels)
+            out.append(LineageHit(id_of[offset], rel, prov, int(depth[offset]), path, rels, bool(stub[offset])))
+        return out, reached
+
+    def uses_of(self, models: np.ndarray) -> list[tuple[str, str, str | None, int | None]]:
+        """(repo id, model key, file, line) for every USES edge into ``models``."""
+        model_of, repo, edge = self.uses.gather(models)
+        if not repo.size:
+            return []
+        repo_ids = self.s["repo_id"].take(pa.array(repo)).to_pylist()
+        model_ids = self.s["model_id"].take(pa.array(model_of)).to_pylist()
+        files = self.s["uses_file"].take(pa.array(edge)).to_pylist()
+        lines = self.a["uses_line"][edge].tolist()
+        return [(r, node_key(m), f, None if ln < 0 else ln) for r, m, f, ln in zip(repo_ids, model_ids, files, lines)]
+
+
+def _dense_size(offsets: pa.ChunkedArray) -> int:
+    return int(pc.max(offsets).as_py() + 1) if len(offsets) else 0
+
+
+def _array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks() if column.num_chunks else pa.array([], type=column.type)
+    return column
+
+
+def _scatter(n: int, offsets: pa.ChunkedArray, values: pa.ChunkedArray) -> pa.Array:
+    """Place ``values`` at their node offsets (offsets are dense unless nodes were deleted)."""
+    off = offsets.to_numpy().astype(np.int64)
+    if len(off) == n and (n == 0 or np.array_equal(off, np.arange(n))):
+        return _array(values).cast(pa.string())
+    slot = np.full(n, -1, dtype=np.int64)
+    slot[off] = np.arange(len(off))
+    return _array(values).cast(pa.string()).take(pa.array(slot, mask=slot < 0))
+
+
+def _write_arrow(path: Path, table: pa.Table) -> None:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+

@@ -1,0 +1,99 @@
+"""The graph's schema: node labels, relationship types and their properties, shared by every store.
+
+Every node has ``key`` (the case-folded id, unique) and ``id`` (as declared) and ``stub`` (true for a placeholder
+created because an edge pointed at something no source has described yet). Every relationship has ``disc``,
+which with its two endpoints identifies it, so that writing the same fact twice leaves one edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCHEMA_VERSION = 1
+
+STRING = "STRING"
+INT64 = "INT64"
+DOUBLE = "DOUBLE"
+BOOLEAN = "BOOLEAN"
+STRING_LIST = "STRING[]"
+
+
+@dataclass(frozen=True)
+class NodeTable:
+    label: str
+    props: tuple[tuple[str, str], ...]  # (name, type) after the implicit key/id/stub
+
+    @property
+    def columns(self) -> tuple[tuple[str, str], ...]:
+        return (("key", STRING), ("id", STRING), ("stub", BOOLEAN), *self.props)
+
+
+@dataclass(frozen=True)
+class RelTable:
+    type: str
+    pairs: tuple[tuple[str, str], ...]  # (from label, to label)
+    props: tuple[tuple[str, str], ...]
+
+    @property
+    def columns(self) -> tuple[tuple[str, str], ...]:
+        return (("disc", STRING), *self.props)
+
+
+MODEL = NodeTable(
+    "Model",
+    (
+        ("author", STRING),
+        ("sha", STRING),
+        ("created_at", STRING),
+        ("last_modified", STRING),
+        ("downloads", INT64),
+        ("likes", INT64),
+        ("license", STRING),
+        ("library", STRING),
+        ("pipeline_tag", STRING),
+        ("tags", STRING_LIST),
+        ("model_type", STRING),
+        ("architectures", STRING_LIST),
+        ("files", STRING_LIST),
+        ("gated", BOOLEAN),
+        ("has_card", BOOLEAN),
+        ("source", STRING),
+    ),
+)
+REPO = NodeTable("Repo", (("url", STRING), ("licenses", STRING_LIST), ("source", STRING)))
+AUTHOR = NodeTable("Author", ())
+LICENSE = NodeTable("License", ())
+DATASET = NodeTable("Dataset", ())
+FLAG = NodeTable(
+    "Flag",
+    (
+        ("kind", STRING),
+        ("severity", STRING),
+        ("summary", STRING),
+        ("detector", STRING),
+        ("evidence", STRING),
+        ("created_at", STRING),
+        ("reference_urls", STRING_LIST),
+    ),
+)
+
+DERIVED_FROM = RelTable(
+    "DERIVED_FROM",
+    (("Model", "Model"),),
+    (("relation", STRING), ("provenance", STRING), ("confidence", DOUBLE), ("source", STRING)),
+)
+USES = RelTable("USES", (("Repo", "Model"),), (("file", STRING), ("line", INT64), ("source", STRING)))
+TRAINED_ON = RelTable("TRAINED_ON", (("Model", "Dataset"),), (("source", STRING),))
+LICENSED_AS = RelTable("LICENSED_AS", (("Model", "License"), ("Repo", "License")), (("source", STRING),))
+AUTHORED_BY = RelTable("AUTHORED_BY", (("Model", "Author"),), ())
+HAS_FLAG = RelTable("HAS_FLAG", (("Model", "Flag"), ("Repo", "Flag")), ())
+INHERITS = RelTable(
+    "INHERITS",
+    (("Model", "Flag"), ("Repo", "Flag")),
+    (("path", STRING_LIST), ("relations", STRING_LIST), ("depth", INT64)),
+)
+
+NODE_TABLES: dict[str, NodeTable] = {t.label: t for t in (MODEL, REPO, AUTHOR, LICENSE, DATASET, FLAG)}
+REL_TABLES: dict[str, RelTable] = {
+    t.type: t for t in (DERIVED_FROM, USES, TRAINED_ON, LICENSED_AS, AUTHORED_BY, HAS_FLAG, INHERITS)
+}

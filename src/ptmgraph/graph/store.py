@@ -1,0 +1,109 @@
+"""The one store interface. Analyses and the CLI talk to this, never to a database driver."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ptmgraph.errors import QueryError
+from ptmgraph.graph.batch import Batch
+from ptmgraph.graph.lineage import Direction, LineageHit, RepoHit
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[list[Any]]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+@dataclass
+class WriteStats:
+    nodes_created: int = 0
+    nodes_updated: int = 0
+    stubs_created: int = 0
+    edges_created: int = 0
+    edges_updated: int = 0
+
+    def add(self, other: WriteStats) -> None:
+        for name in vars(self):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class StoreStats:
+    nodes: dict[str, int] = field(default_factory=dict)
+    edges: dict[str, int] = field(default_factory=dict)
+    stub_models: int = 0
+    flagged_models: int = 0
+
+    def to_json(self) -> dict:
+        return {"nodes": self.nodes, "edges": self.edges, "stub_models": self.stub_models,
+                "flagged_models": self.flagged_models}
+
+
+class GraphStore(ABC):
+    """Writes are batched, idempotent and atomic per batch; reads take parameters, never interpolated text."""
+
+    uri: str
+
+    @abstractmethod
+    def write(self, batch: Batch) -> WriteStats:
+        """Upsert every node and edge in ``batch``. Non-null values replace stored ones; nulls keep them. Edges
+        to nodes not yet known create placeholder nodes marked ``stub``."""
+
+    @abstractmethod
+    def query(self, cypher: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+        """Run a user query verbatim on this store, with parameters."""
+
+    @abstractmethod
+    def model(self, model_id: str) -> dict[str, Any] | None:
+        """The stored properties of one model, matched case-insensitively."""
+
+    @abstractmethod
+    def lineage(self, model_id: str, direction: Direction, max_depth: int | None = None) -> list[LineageHit]:
+        """Ancestors (``up``) or descendants (``down``), each once, at its smallest depth, with its path."""
+
+    @abstractmethod
+    def affected_repos(self, model_id: str, max_depth: int | None = None) -> list[RepoHit]:
+        """Repositories that load the model or any descendant within ``max_depth``."""
+
+    @abstractmethod
+    def stats(self) -> StoreStats: ...
+
+    @abstractmethod
+    def info(self) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Delete everything ptmgraph stored."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_STRING_OR_COMMENT = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`|//[^\n]*|/\*.*?\*/", re.S)
+_PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def check_parameters(cypher: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Both stores would silently read a missing parameter as NULL and return wrong answers; refuse instead."""
+    given = dict(params or {})
+    used = set(_PARAMETER.findall(_STRING_OR_COMMENT.sub(" ", cypher)))
+    missing = sorted(used - given.keys())
+    if missing:
+        names = ", ".join(f"${name}" for name in missing)
+        flags = " ".join(f"-p {name}=..." for name in missing)
+        raise QueryError(f"query uses {names} but no value was given: pass {flags}")
+    return given

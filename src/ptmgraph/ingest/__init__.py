@@ -1,0 +1,1 @@
+"""Sources → one typed record stream (:mod:`ptmgraph.domain`). Nothing here touches a store."""
