@@ -29,6 +29,7 @@ from ptmgraph.errors import (
     StoreNotFound,
     StoreVersionMismatch,
 )
+from ptmgraph.graph import queries as q
 from ptmgraph.graph import schema as s
 from ptmgraph.graph.batch import Batch, Edge, Row
 from ptmgraph.graph.lineage import Direction, LineageHit, RepoHit, repos_reached, sort_hits
@@ -244,7 +245,7 @@ class EmbeddedStore(GraphStore):
         return QueryResult(columns, rows)
 
     def model(self, model_id: str) -> dict[str, Any] | None:
-        rows = self._conn.execute("MATCH (m:Model {key: $k}) RETURN m", {"k": node_key(model_id)}).get_all()
+        rows = self._conn.execute(q.MODEL_BY_KEY, {"k": node_key(model_id)}).get_all()
         return _plain(rows[0][0]) if rows else None
 
     def lineage(self, model_id: str, direction: Direction, max_depth: int | None = None) -> list[LineageHit]:
@@ -297,11 +298,11 @@ class EmbeddedStore(GraphStore):
     def stats(self) -> StoreStats:
         out = StoreStats()
         for label in s.NODE_TABLES:
-            out.nodes[label] = self._count(f"MATCH (n:{label}) RETURN count(n)")
+            out.nodes[label] = self._count(q.count_nodes(label))
         for rel in s.REL_TABLES:
-            out.edges[rel] = self._count(f"MATCH ()-[e:{rel}]->() RETURN count(e)")
-        out.stub_models = self._count("MATCH (m:Model) WHERE m.stub RETURN count(m)")
-        out.flagged_models = self._count("MATCH (m:Model)-[:HAS_FLAG]->(:Flag) RETURN count(DISTINCT m)")
+            out.edges[rel] = self._count(q.count_edges(rel))
+        out.stub_models = self._count(q.STUB_MODELS)
+        out.flagged_models = self._count(q.FLAGGED_MODELS)
         return out
 
     def _count(self, cypher: str) -> int:
