@@ -1,0 +1,180 @@
+"""The ``ptmgraph`` command. Thin: parse arguments, call the package, render (rich for people, --json for scripts)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from ptmgraph import __version__
+from ptmgraph.cli import render
+from ptmgraph.errors import PtmgraphError, QueryError
+from ptmgraph.graph.open import open_store, resolve_uri
+
+app = typer.Typer(
+    name="ptmgraph",
+    help="What a pre-trained model is, where it came from, and who is hurt when it is wrong.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+store_app = typer.Typer(help="Inspect or reset the store.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+F = TypeVar("F", bound=Callable[..., Any])
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+
+
+class _State:
+    store: str | None = None
+
+
+def _store_uri() -> str:
+    return resolve_uri(_State.store)
+
+
+def friendly_errors(fn: F) -> F:
+    """Every failure a user can act on becomes one line on stderr and a non-zero exit."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PtmgraphError as exc:
+            render.error(str(exc))
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            render.error("interrupted; every completed batch is committed, re-run the command to finish")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@app.callback()
+def main_options(
+    store: Annotated[str | None, typer.Option(
+        "--store", envvar="PTMGRAPH_STORE",
+        help="A folder for the embedded store (default ~/.local/share/ptmgraph/graph) or bolt://host:7687 / "
+             "neo4j+s://host for Neo4j (credentials from NEO4J_USER / NEO4J_PASSWORD).")] = None,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"ptmgraph {__version__}")
+        raise typer.Exit()
+    _State.store = store
+
+
+@app.command()
+@friendly_errors
+def demo(as_json: JsonOption = False) -> None:
+    """Load the shipped sample of real models and projects, then tour lineage, a flagged model and its reach."""
+    from ptmgraph.demo import tour
+
+    with open_store(_store_uri()) as store, render.status(enabled=not as_json) as step:
+        result = tour(store, progress=step)
+    if as_json:
+        emit_json(result)
+    else:
+        render.demo(result)
+
+
+@app.command()
+@friendly_errors
+def query(
+    cypher: Annotated[str, typer.Argument(help="A Cypher query, passed verbatim to the store.")],
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value (value parsed as JSON if it is JSON).")] = None,
+    write: Annotated[bool, typer.Option("--write", help="Allow the query to change the store.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run your own Cypher, with parameters. The embedded store speaks openCypher with Kùzu's extensions."""
+    params = parse_params(param or [])
+    with open_store(_store_uri(), read_only=not write) as store:
+        result = store.query(cypher, params)
+    if as_json:
+        emit_json(result.records())
+    else:
+        render.table(result.columns, result.rows)
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise QueryError(f"parameter {item!r} must look like name=value")
+        try:
+            params[name.strip()] = json.loads(raw)
+        except ValueError:
+            params[name.strip()] = raw
+    return params
+
+
+@app.command()
+@friendly_errors
+def lineage(
+    model: Annotated[str, typer.Argument(help="A model id, matched case-insensitively.")],
+    up: Annotated[bool, typer.Option("--up", help="Only ancestors: what the model is built on.")] = False,
+    down: Annotated[bool, typer.Option("--down", help="Only descendants and the repos that load them.")] = False,
+    depth: Annotated[int | None, typer.Option("--depth", min=1, help="How many steps to follow (default: all).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What a model is built on, what is built on it, and which GitHub projects load any of them."""
+    from ptmgraph.graph.analyses import lineage_report
+
+    both = not up and not down
+    with open_store(_store_uri(), read_only=True) as store:
+        report = lineage_report(store, model, up=up or both, down=down or both, max_depth=depth)
+    if as_json:
+        emit_json(report)
+    else:
+        render.lineage(report)
+
+
+@app.command()
+@friendly_errors
+def stats(as_json: JsonOption = False) -> None:
+    """Counts of nodes and relationships in the store."""
+    with open_store(_store_uri(), read_only=True) as store:
+        result = store.stats().to_json()
+    if as_json:
+        emit_json(result)
+    else:
+        render.stats(result)
+
+
+@store_app.command("info")
+@friendly_errors
+def store_info(as_json: JsonOption = False) -> None:
+    """Where the store is, what engine and schema it has."""
+    with open_store(_store_uri(), read_only=True) as store:
+        result = store.info()
+    if as_json:
+        emit_json(result)
+    else:
+        render.mapping("store", result)
+
+
+@store_app.command("reset")
+@friendly_errors
+def store_reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete everything ptmgraph stored in the store."""
+    uri = _store_uri()
+    if not yes and not typer.confirm(f"Delete everything in {uri}?", default=False):
+        raise typer.Exit(1)
+    with open_store(uri) as store:
+        store.reset()
+    render.note(f"store {uri} is empty")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,145 @@
+"""Rich rendering for people. Data goes to stdout; errors and progress to stderr."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.tree import Tree
+
+out = Console()
+err = Console(stderr=True)
+
+RELATION_STYLE = {"finetune": "green", "adapter": "cyan", "quantized": "magenta", "merge": "yellow",
+                  "unknown": "dim"}
+# Read upwards, an edge says how the child was made from this ancestor.
+MADE_FROM = {"finetune": "fine-tuned from", "adapter": "adapter on", "quantized": "quantized from",
+             "merge": "merged from", "unknown": "derived from"}
+
+
+def error(message: str) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def note(message: str) -> None:
+    err.print(escape(message), highlight=False)
+
+
+@contextlib.contextmanager
+def status(enabled: bool = True) -> Iterator[Callable[[str], None]]:
+    """A spinner that names the current step; silent for --json or when stderr is not a terminal."""
+    if not enabled or not err.is_terminal:
+        yield lambda _message: None
+        return
+    with err.status("starting") as spinner:
+        yield lambda message: spinner.update(message)
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    t = Table(*columns, title=title, show_lines=False)
+    for row in rows:
+        t.add_row(*(escape(_cell(v)) for v in row))
+    out.print(t)
+    err.print(f"{len(rows)} row(s)", style="dim")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(v) for v in value)
+    return str(value)
+
+
+def mapping(title: str, data: dict[str, Any]) -> None:
+    t = Table("field", "value", title=title)
+    for key, value in data.items():
+        t.add_row(escape(str(key)), escape(_cell(value)))
+    out.print(t)
+
+
+def stats(data: dict[str, Any]) -> None:
+    t = Table("kind", "name", "count", title="store contents")
+    for label, count in data["nodes"].items():
+        t.add_row("node", label, f"{count:,}")
+    for rel, count in data["edges"].items():
+        t.add_row("relationship", rel, f"{count:,}")
+    t.add_row("", "stub models (referenced, not described)", f"{data['stub_models']:,}")
+    t.add_row("", "flagged models", f"{data['flagged_models']:,}")
+    out.print(t)
+
+
+def _label(model_id: str, relation: str | None = None, stub: bool = False) -> str:
+    text = f"[bold]{escape(model_id)}[/]"
+    if relation:
+        text = f"[{RELATION_STYLE.get(relation, 'white')}]{relation}[/] {text}"
+    if stub:
+        text += " [dim](stub: referenced but not described)[/]"
+    return text
+
+
+def lineage_tree(root: str, hits: list[dict[str, Any]], up: bool) -> Tree:
+    """Each hit hangs under the previous model on its path, so the tree shows why it was reached."""
+    tree = Tree(_label(root) + ("  [dim]built on ↓[/]" if up else "  [dim]built upon ↓[/]"))
+    branches = {root: tree}
+    for hit in sorted(hits, key=lambda h: h["depth"]):
+        parent = branches.get(hit["path"][-2], tree)
+        relation = hit["relation"]
+        label = _label(hit["id"], relation, hit.get("stub", False))
+        if up:
+            style = RELATION_STYLE.get(relation, "white")
+            label = f"[{style}]{MADE_FROM.get(relation, relation)}[/] {_label(hit['id'], None, hit.get('stub', False))}"
+        branches[hit["id"]] = parent.add(label)
+    return tree
+
+
+def repos_table(repos: list[dict[str, Any]], title: str) -> Table:
+    t = Table("repository", "loads, through", "depth", title=title)
+    for repo in repos:
+        t.add_row(escape(repo["repo"]), escape(" → ".join(repo["path"][:-1])), str(repo["depth"]))
+    return t
+
+
+def lineage(report: dict[str, Any]) -> None:
+    model = report["model"]
+    if "ancestors" in report:
+        if report["ancestors"]:
+            out.print(lineage_tree(model, report["ancestors"], up=True))
+        else:
+            out.print(f"{_label(model)} declares no base model in this store.")
+    if "descendants" in report:
+        if report["descendants"]:
+            out.print(lineage_tree(model, report["descendants"], up=False))
+        else:
+            out.print(f"Nothing in this store is built on {_label(model)}.")
+        if report["repos"]:
+            out.print(repos_table(report["repos"], f"GitHub projects that load {model} or a descendant"))
+        err.print(f"{len(report['descendants'])} descendant(s), {len(report['repos'])} repo(s)", style="dim")
+
+
+def demo(result: dict[str, Any]) -> None:
+    stats_ = result["stats"]
+    out.rule("[bold]ptmgraph demo")
+    out.print(f"Loaded the shipped sample into [bold]{escape(result['store'])}[/]: "
+              f"{stats_['nodes']['Model']} models ({stats_['stub_models']} stubs), {stats_['nodes']['Repo']} GitHub "
+              f"projects, {stats_['edges']['DERIVED_FROM']} lineage edges, {stats_['edges']['USES']} usage links.")
+    out.rule("1. What is built on Llama 2 7B, and who loads it?")
+    lineage(result["lineage"])
+    out.rule("2. What is a community quantization built on?")
+    lineage(result["ancestry"])
+    out.rule("3. A flagged model and what it reaches")
+    flagged = result["flagged"]
+    for flag in flagged["flags"]:
+        out.print(f"[bold red]{escape(flag['flag'])}[/] {escape(flag['kind'])} ({escape(flag['severity'])}) on "
+                  f"[bold]{escape(flag['model'])}[/]: {escape(flag['summary'])}")
+    lineage(flagged)
+    out.rule("4. Names that do not say what a model is")
+    for flag in result["naming"]:
+        out.print(f"• [bold]{escape(flag['model'])}[/]: {escape(flag['summary'])}")
+    out.rule()
+    out.print("Next: [bold]ptmgraph lineage MODEL[/], [bold]ptmgraph query \"MATCH (m:Model) RETURN m.id LIMIT 5\"[/], "
+              "[bold]ptmgraph stats[/]. Add [bold]--json[/] for scripts.")

@@ -1,0 +1,32 @@
+"""Answers built from the store interface alone, shaped for reports and JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ptmgraph.graph.store import GraphStore
+
+FLAGS = (
+    "MATCH (m:Model)-[:HAS_FLAG]->(f:Flag) "
+    "RETURN m.id AS model, f.id AS flag, f.kind AS kind, f.severity AS severity, f.summary AS summary "
+    "ORDER BY f.id"
+)
+
+
+def lineage_report(store: GraphStore, model_id: str, *, up: bool = True, down: bool = True,
+                   max_depth: int | None = None) -> dict[str, Any]:
+    """``{"model", "ancestors", "descendants", "repos"}``; repos are those that load the model or a descendant."""
+    found = store.model(model_id)
+    report: dict[str, Any] = {"model": found["id"] if found else model_id}
+    if found is not None:
+        report["stub"] = bool(found.get("stub"))
+    if up:
+        report["ancestors"] = [h.to_json() for h in store.lineage(model_id, "up", max_depth)]
+    if down:
+        report["descendants"] = [h.to_json() for h in store.lineage(model_id, "down", max_depth)]
+        report["repos"] = [r.to_json() for r in store.affected_repos(model_id, max_depth)]
+    return report
+
+
+def model_flags(store: GraphStore) -> list[dict[str, Any]]:
+    return store.query(FLAGS).records()
