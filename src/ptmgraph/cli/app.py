@@ -13,7 +13,7 @@ import typer
 from ptmgraph import __version__
 from ptmgraph.cli import render
 from ptmgraph.errors import PtmgraphError, QueryError
-from ptmgraph.graph.open import open_store, resolve_uri
+from ptmgraph.graph.open import open_store, reset_store, resolve_uri
 
 app = typer.Typer(
     name="ptmgraph",
@@ -171,8 +171,7 @@ def store_reset(
     uri = _store_uri()
     if not yes and not typer.confirm(f"Delete everything in {uri}?", default=False):
         raise typer.Exit(1)
-    with open_store(uri) as store:
-        store.reset()
+    reset_store(uri)
     render.note(f"store {uri} is empty")
 
 

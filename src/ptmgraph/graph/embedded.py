@@ -147,11 +147,7 @@ class EmbeddedStore(GraphStore):
     def reset(self) -> None:
         self._require_writable("reset")
         self.close()
-        for name in (DB_FILE, DB_FILE + ".wal", MARKER):
-            target = self.path / name
-            if target.exists():
-                target.unlink()
-        shutil.rmtree(self.path / INDEX_DIR, ignore_errors=True)
+        wipe(self.path)
         self._index = None
         self._open()
 
@@ -319,6 +315,15 @@ class EmbeddedStore(GraphStore):
     def _require_writable(self, what: str) -> None:
         if self.read_only:
             raise StoreError(f"store {self.uri} is open read-only; {what} needs it opened for writing")
+
+
+def wipe(path: Path) -> None:
+    """Delete a store folder's files without opening it (it may be from another version or corrupt)."""
+    for name in (DB_FILE, DB_FILE + ".wal", MARKER):
+        target = path / name
+        if target.exists():
+            target.unlink()
+    shutil.rmtree(path / INDEX_DIR, ignore_errors=True)
 
 
 def _arrow(columns: tuple[tuple[str, str], ...], rows: list[Row], prefix: str = "") -> pa.Table:

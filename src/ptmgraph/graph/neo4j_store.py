@@ -132,7 +132,10 @@ class Neo4jStore(GraphStore):
         return self._retry(work)
 
     def _mapped(self, exc: Exception) -> StoreError | QueryError:
-        text = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip().splitlines()[0]
+        text = getattr(exc, "message", None)
+        if not text or text == "An unknown error occurred":  # the driver's placeholder when no message was sent
+            text = str(exc) or type(exc).__name__
+        text = text.strip().splitlines()[0]
         if isinstance(exc, nx.AuthError):
             return StoreUnavailable(f"Neo4j at {self.uri} refused the credentials: set NEO4J_USER and NEO4J_PASSWORD "
                                     "(or NEO4J_AUTH=user/password)")

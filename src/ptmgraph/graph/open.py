@@ -20,6 +20,25 @@ def resolve_uri(uri: str | None) -> str:
     return os.environ.get("PTMGRAPH_STORE") or str(default_path())
 
 
+def reset_store(uri: str | None = None) -> str:
+    """Empty the store; an embedded store from another version, which cannot be opened, is wiped instead."""
+    from ptmgraph.errors import StoreVersionMismatch
+
+    target = resolve_uri(uri)
+    try:
+        with open_store(target) as store:
+            store.reset()
+    except StoreVersionMismatch:
+        if _SCHEME.match(target) and not target.startswith("file://"):
+            raise
+        from pathlib import Path
+
+        from ptmgraph.graph.embedded import wipe
+
+        wipe(Path(target.removeprefix("file://")).expanduser())
+    return target
+
+
 def open_store(uri: str | None = None, *, read_only: bool = False) -> GraphStore:
     target = resolve_uri(uri)
     match = _SCHEME.match(target)

@@ -1,0 +1,111 @@
+"""What only the embedded store has: a folder on disk, a lock, a version marker, the lineage-index cache."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ptmgraph import domain as d
+from ptmgraph.errors import StoreError, StoreLocked, StoreNotFound, StoreVersionMismatch
+from ptmgraph.graph import embedded
+from ptmgraph.graph.batch import Batch
+from ptmgraph.graph.embedded import EmbeddedStore
+from ptmgraph.graph.open import open_store, reset_store
+
+RECORDS = [d.Model("a/base", license="mit"), d.Lineage("a/child", "a/base", "finetune"),
+           d.Repo("o/r"), d.Uses("o/r", "a/child")]
+
+
+def test_a_failed_batch_leaves_nothing_behind(tmp_path, monkeypatch):
+    store = EmbeddedStore(tmp_path / "s")
+    store.write(Batch.of([d.Model("keep/me")]))
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store, "_upsert_edges", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        store.write(Batch.of(RECORDS))  # nodes were written before the edges failed
+    monkeypatch.undo()
+    assert store.stats().nodes["Model"] == 1
+    assert store.model("a/base") is None
+    store.write(Batch.of(RECORDS))  # and the same batch goes through once the cause is gone
+    assert store.stats().nodes["Model"] == 3
+    store.close()
+
+
+def test_second_writer_is_told_the_store_is_locked(tmp_path):
+    path = tmp_path / "s"
+    holder = EmbeddedStore(path)
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", "from ptmgraph.graph.embedded import EmbeddedStore; import sys\n"
+             f"try: EmbeddedStore({str(path)!r})\nexcept Exception as e: print(type(e).__name__, e); sys.exit(3)"],
+            capture_output=True, text=True, timeout=60)
+    finally:
+        holder.close()
+    assert probe.returncode == 3, probe.stderr
+    assert probe.stdout.startswith("StoreLocked")
+    assert "one writer at a time" in probe.stdout
+    assert StoreLocked.__name__ in probe.stdout
+
+
+def test_store_from_another_version_is_refused_then_reset(tmp_path):
+    path = tmp_path / "s"
+    EmbeddedStore(path).close()
+    (path / embedded.MARKER).write_text(json.dumps({"format": 99, "schema_version": 1}))
+    with pytest.raises(StoreVersionMismatch, match="store reset"):
+        EmbeddedStore(path)
+    reset_store(str(path))
+    EmbeddedStore(path).close()
+
+
+def test_folder_holding_a_foreign_database_is_refused(tmp_path):
+    path = tmp_path / "s"
+    path.mkdir()
+    (path / embedded.DB_FILE).write_bytes(b"not a database" * 100)
+    with pytest.raises(StoreVersionMismatch, match="did not create"):
+        EmbeddedStore(path)
+
+
+def test_corrupt_database_is_a_clear_error(tmp_path):
+    path = tmp_path / "s"
+    EmbeddedStore(path).close()
+    (path / embedded.DB_FILE).write_bytes(b"garbage" * 1000)
+    (path / (embedded.DB_FILE + ".wal")).unlink(missing_ok=True)
+    with pytest.raises(StoreError, match="ptmgraph store reset"):
+        EmbeddedStore(path)
+
+
+def test_read_only_open_of_a_missing_store_says_what_to_do(tmp_path):
+    with pytest.raises(StoreNotFound, match="ptmgraph demo"):
+        open_store(str(tmp_path / "nothing"), read_only=True)
+    assert not (tmp_path / "nothing").exists()
+
+
+def test_store_path_that_is_a_file(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    with pytest.raises(StoreError, match="is a file"):
+        EmbeddedStore(target)
+
+
+def test_lineage_index_is_cached_on_disk_and_follows_writes(tmp_path):
+    path = tmp_path / "s"
+    with EmbeddedStore(path) as store:
+        store.write(Batch.of(RECORDS))
+        assert [h.id for h in store.lineage("a/base", "down")] == ["a/child"]
+    assert (path / embedded.INDEX_DIR / "stamp.json").exists()
+    with EmbeddedStore(path, read_only=True) as reader:
+        assert [h.id for h in reader.lineage("a/base", "down")] == ["a/child"]
+    with EmbeddedStore(path) as store:
+        store.write(Batch.of([d.Lineage("a/grandchild", "a/child", "quantized")]))
+        assert [(h.id, h.depth) for h in store.lineage("a/base", "down")] == [("a/child", 1), ("a/grandchild", 2)]
+        assert [r.repo for r in store.affected_repos("a/base")] == ["o/r"]
+
+
+def test_default_location_follows_xdg(tmp_path):
+    assert embedded.default_path() == tmp_path / "xdg" / "ptmgraph" / "graph"
