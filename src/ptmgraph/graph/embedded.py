@@ -32,7 +32,7 @@ from ptmgraph.errors import (
 from ptmgraph.graph import queries as q
 from ptmgraph.graph import schema as s
 from ptmgraph.graph.batch import Batch, Edge, Row
-from ptmgraph.graph.lineage import Direction, LineageHit, RepoHit, repos_reached, sort_hits
+from ptmgraph.graph.lineage import Direction, LineageHit, RepoHit
 from ptmgraph.graph.lineage_index import LineageIndex
 from ptmgraph.graph.store import GraphStore, QueryResult, StoreStats, WriteStats, check_parameters
 
@@ -247,15 +247,11 @@ class EmbeddedStore(GraphStore):
     def lineage(self, model_id: str, direction: Direction, max_depth: int | None = None) -> list[LineageHit]:
         index, start = self._start(model_id)
         hits, _ = index.hits(start, direction, max_depth)
-        return sort_hits(hits)
+        return hits
 
     def affected_repos(self, model_id: str, max_depth: int | None = None) -> list[RepoHit]:
-        import numpy as np
-
         index, start = self._start(model_id)
-        hits, reached = index.hits(start, "down", max_depth)
-        rows = index.uses_of(np.concatenate([np.array([start], dtype=np.int64), reached]))
-        return repos_reached(index.s["model_id"][start].as_py(), hits, rows)
+        return index.affected(start, max_depth)
 
     def _start(self, model_id: str) -> tuple[LineageIndex, int]:
         rows = self._conn.execute("MATCH (m:Model {key: $k}) RETURN offset(id(m))", {"k": node_key(model_id)}).get_all()

@@ -8,34 +8,57 @@ that explains it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 Direction = Literal["up", "down"]
 
 
-@dataclass(frozen=True, slots=True)
 class LineageHit:
     """A model reached from the queried one. ``path`` runs from the queried model to this one; ``relations`` has
-    one entry per step, naming how the child of that step was derived from its parent."""
+    one entry per step, naming how the child of that step was derived from its parent.
 
-    id: str
-    relation: str
-    provenance: str
-    depth: int
-    path: tuple[str, ...]
-    relations: tuple[str, ...]
-    stub: bool = False
+    Hits share their path prefixes: each keeps a link to the hit it was reached through, and ``path`` is
+    assembled on access. A 20k-descendant answer then costs 20k small objects, not 20k path tuples.
+    """
+
+    __slots__ = ("id", "relation", "provenance", "depth", "stub", "_via", "_root")
+
+    def __init__(self, id: str, relation: str, provenance: str, depth: int, stub: bool = False,
+                 via: LineageHit | None = None, root: str = "") -> None:
+        self.id, self.relation, self.provenance, self.depth, self.stub = id, relation, provenance, depth, stub
+        self._via, self._root = via, root
+
+    def _chain(self) -> list[LineageHit]:
+        chain, hit = [], self
+        while hit is not None:
+            chain.append(hit)
+            hit = hit._via
+        chain.reverse()
+        return chain
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return (self._root, *(hit.id for hit in self._chain()))
+
+    @property
+    def relations(self) -> tuple[str, ...]:
+        return tuple(hit.relation for hit in self._chain())
 
     def to_json(self) -> dict:
-        out = asdict(self)
-        out["path"] = list(self.path)
-        out["relations"] = list(self.relations)
-        return out
+        return {"id": self.id, "relation": self.relation, "provenance": self.provenance, "depth": self.depth,
+                "path": list(self.path), "relations": list(self.relations), "stub": self.stub}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LineageHit) and self.to_json() == other.to_json()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"LineageHit({self.id!r}, {self.relation!r}, depth={self.depth}, path={self.path!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class RepoHit:
+class RepoHit(NamedTuple):
     """A repository that loads the queried model (``via`` is the model itself) or one derived from it."""
 
     repo: str
@@ -46,9 +69,7 @@ class RepoHit:
     line: int | None = None
 
     def to_json(self) -> dict:
-        out = asdict(self)
-        out["path"] = list(self.path)
-        return out
+        return {**self._asdict(), "path": list(self.path)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +90,7 @@ Expand = Callable[[Sequence[str]], Iterable[Step]]
 def walk(start_key: str, start_id: str, expand: Expand, max_depth: int | None) -> list[LineageHit]:
     """Level-synchronous BFS; ``expand`` returns every edge out of a whole frontier in one call, so a store pays
     one round trip per level rather than one per node."""
-    seen = {start_key: (start_id, (), ())}
+    seen: dict[str, LineageHit | None] = {start_key: None}
     frontier = [start_key]
     hits: list[LineageHit] = []
     depth = 0
@@ -79,11 +100,9 @@ def walk(start_key: str, start_id: str, expand: Expand, max_depth: int | None) -
         for step in sorted(expand(frontier), key=_step_order):
             if step.key in seen:
                 continue
-            path_ids, relations = seen[step.from_key][1], seen[step.from_key][2]
-            path = (*(path_ids or (seen[step.from_key][0],)), step.id)
-            rels = (*relations, step.relation)
-            seen[step.key] = (step.id, path, rels)
-            hits.append(LineageHit(step.id, step.relation, step.provenance, depth, path, rels, step.stub))
+            hit = LineageHit(step.id, step.relation, step.provenance, depth, step.stub, seen[step.from_key], start_id)
+            seen[step.key] = hit
+            hits.append(hit)
             reached.append(step.key)
         frontier = reached
     return hits
@@ -100,24 +119,30 @@ def _step_order(step: Step) -> tuple:
 
 
 def sort_hits(hits: list[LineageHit]) -> list[LineageHit]:
-    return sorted(hits, key=lambda h: (h.depth, h.id.casefold()))
+    return sorted(hits, key=_hit_order)
+
+
+def _hit_order(hit: LineageHit) -> tuple[int, str]:
+    return (hit.depth, hit.id.lower())  # the same order the lineage index sorts in (Arrow's utf8_lower)
 
 
 def repos_reached(
     start_id: str, hits: Sequence[LineageHit], uses: Iterable[tuple[str, str, str | None, int | None]]
 ) -> list[RepoHit]:
     """``uses`` rows are (repo id, model key, file, line). Each repo is reported once, through the shallowest
-    model it loads."""
+    model it loads; only the winning paths are assembled."""
     from ptmgraph.domain import node_key
 
-    by_key = {node_key(start_id): (0, (start_id,), start_id)}
+    by_key: dict[str, LineageHit | None] = {node_key(start_id): None}
     for hit in hits:
-        by_key[node_key(hit.id)] = (hit.depth, hit.path, hit.id)
-    best: dict[str, RepoHit] = {}
+        by_key[node_key(hit.id)] = hit
+    best: dict[str, tuple[int, str, LineageHit | None, str, str | None, int | None]] = {}
     for repo, model_key, file, line in uses:
-        depth, path, via = by_key[model_key]
-        candidate = RepoHit(repo, via, depth, (*path, repo), file, line)
-        current = best.get(repo.casefold())
-        if current is None or (candidate.depth, candidate.via.casefold()) < (current.depth, current.via.casefold()):
-            best[repo.casefold()] = candidate
-    return sorted(best.values(), key=lambda r: (r.depth, r.repo.casefold()))
+        hit = by_key[model_key]
+        depth, via = (hit.depth, hit.id) if hit is not None else (0, start_id)
+        current = best.get(repo.lower())
+        if current is None or (depth, via.lower()) < (current[0], current[1].lower()):
+            best[repo.lower()] = (depth, via, hit, repo, file, line)
+    out = [RepoHit(repo, via, depth, (*(hit.path if hit is not None else (start_id,)), repo), file, line)
+           for depth, via, hit, repo, file, line in best.values()]
+    return sorted(out, key=lambda r: (r.depth, r.repo.lower()))

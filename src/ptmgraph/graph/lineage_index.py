@@ -7,6 +7,7 @@ generation moves, and cached on disk (memory-mapped) so a CLI call does not pay 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -18,8 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ptmgraph.domain import node_key
-from ptmgraph.graph.lineage import PROVENANCE_RANK, Direction, LineageHit
+from ptmgraph.graph.lineage import PROVENANCE_RANK, Direction, LineageHit, RepoHit
 
 FORMAT = 1
 
@@ -165,35 +165,74 @@ class LineageIndex:
         return reached, depth, pred, via
 
     def hits(self, start: int, direction: Direction, max_depth: int | None) -> tuple[list[LineageHit], np.ndarray]:
-        """The hits, and the offsets they sit at (for :meth:`uses_of`)."""
+        """The hits in report order (depth, then id), and the offsets they sit at (for :meth:`uses_of`)."""
         reached, depth, pred, via = self.walk(start, direction, max_depth)
-        ids = self.s["model_id"].take(pa.array(reached)).to_pylist() if reached.size else []
-        id_of = dict(zip(reached.tolist(), ids))
-        id_of[start] = self.s["model_id"][start].as_py()
-        edges = via[reached]
-        relation = self.s["relation"].take(pa.array(edges)).to_pylist() if reached.size else []
-        provenance = self.s["provenance"].take(pa.array(edges)).to_pylist() if reached.size else []
-        rel_of = dict(zip(reached.tolist(), relation))
-        paths: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {start: ((id_of[start],), ())}
+        start_id = self.s["model_id"][start].as_py()
+        if not reached.size:
+            return [], reached
+        # Bulk conversions first: per-element access to memory-mapped arrays costs more than the walk itself.
+        id_array = self.s["model_id"].take(pa.array(reached))
+        depth_array = depth[reached]
+        # Report order (depth, then id) sorted in Arrow; a parent always sorts before its children, so paths can be
+        # built in this same pass.
+        order = pc.sort_indices(pa.table({"d": depth_array, "k": pc.utf8_lower(id_array)}),
+                                sort_keys=[("d", "ascending"), ("k", "ascending")]).to_numpy()
+        reached = reached[order]
+        ids = id_array.take(pa.array(order)).to_pylist()
+        edges = pa.array(via[reached])
+        relations = self.s["relation"].take(edges).to_pylist()
+        provenances = self.s["provenance"].take(edges).to_pylist()
+        preds = pred[reached].tolist()
+        depths = depth_array[order].tolist()
+        stubs = np.asarray(self.a["stub"])[reached].tolist()
+        by_offset: dict[int, LineageHit | None] = {start: None}
         out = []
-        stub = self.a["stub"]
-        for offset, rel, prov in zip(reached.tolist(), relation, provenance):
-            prev_path, prev_rels = paths[int(pred[offset])]
-            path, rels = (*prev_path, id_of[offset]), (*prev_rels, rel_of[offset])
-            paths[offset] = (path, rels)
-            out.append(LineageHit(id_of[offset], rel, prov, int(depth[offset]), path, rels, bool(stub[offset])))
+        # Tens of thousands of new objects would trigger the cyclic collector repeatedly; none of them can form a cycle.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for offset, ident, rel, prov, before, level, stub in zip(
+                    reached.tolist(), ids, relations, provenances, preds, depths, stubs):
+                hit = LineageHit(ident, rel, prov, level, stub, by_offset[before], start_id)
+                by_offset[offset] = hit
+                out.append(hit)
+        finally:
+            if collecting:
+                gc.enable()
         return out, reached
 
-    def uses_of(self, models: np.ndarray) -> list[tuple[str, str, str | None, int | None]]:
-        """(repo id, model key, file, line) for every USES edge into ``models``."""
+    def affected(self, start: int, max_depth: int | None) -> list[RepoHit]:
+        """Repositories that load ``start`` or a descendant, each through its shallowest model (ties: by model
+        id), ordered by depth then repository id. Vectorised; only the winners' paths are assembled."""
+        reached, depth, pred, _ = self.walk(start, "down", max_depth)
+        models = np.concatenate([np.array([start], dtype=np.int64), reached])
         model_of, repo, edge = self.uses.gather(models)
         if not repo.size:
             return []
-        repo_ids = self.s["repo_id"].take(pa.array(repo)).to_pylist()
-        model_ids = self.s["model_id"].take(pa.array(model_of)).to_pylist()
-        files = self.s["uses_file"].take(pa.array(edge)).to_pylist()
-        lines = self.a["uses_line"][edge].tolist()
-        return [(r, node_key(m), f, None if ln < 0 else ln) for r, m, f, ln in zip(repo_ids, model_ids, files, lines)]
+        via_lower = pc.utf8_lower(self.s["model_id"].take(pa.array(model_of)))
+        order = pc.sort_indices(pa.table({"r": repo, "d": depth[model_of], "v": via_lower}),
+                                sort_keys=[("r", "ascending"), ("d", "ascending"), ("v", "ascending")]).to_numpy()
+        _, first = np.unique(repo[order], return_index=True)
+        win = order[first]
+        win_repo, win_model, win_edge = repo[win], model_of[win], edge[win]
+        repo_ids = self.s["repo_id"].take(pa.array(win_repo)).to_pylist()
+        files = self.s["uses_file"].take(pa.array(win_edge)).to_pylist()
+        lines = self.a["uses_line"][win_edge].tolist()
+        # Every winner's path, one level per step for all winners at once: column k holds the k-th model up.
+        depth_of = depth[win_model]
+        steps = np.full((len(win_model), int(depth_of.max()) + 1), -1, dtype=np.int64)
+        current = win_model.copy()
+        for k in range(steps.shape[1]):
+            steps[:, k] = np.where(depth_of >= k, current, -1)
+            current = np.where(depth_of > k, pred[current], current)
+        flat = self.s["model_id"].take(pa.array(steps[steps >= 0])).to_pylist()
+        out, at = [], 0
+        for repo_id, level, file, line in zip(repo_ids, depth_of.tolist(), files, lines):
+            path = tuple(reversed(flat[at:at + level + 1]))
+            at += level + 1
+            out.append(RepoHit(repo_id, path[-1], level, (*path, repo_id), file, None if line < 0 else line))
+        out.sort(key=lambda r: (r.depth, r.repo.lower()))
+        return out
 
 
 def _dense_size(offsets: pa.ChunkedArray) -> int:
