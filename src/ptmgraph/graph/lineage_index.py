@@ -165,7 +165,7 @@ class LineageIndex:
         return reached, depth, pred, via
 
     def hits(self, start: int, direction: Direction, max_depth: int | None) -> tuple[list[LineageHit], np.ndarray]:
-        """The hits in report order (depth, then id), and the offsets they sit at (for :meth:`uses_of`)."""
+        """The hits in report order (depth, then id), and the offsets they sit at."""
         reached, depth, pred, via = self.walk(start, direction, max_depth)
         start_id = self.s["model_id"][start].as_py()
         if not reached.size:
@@ -214,12 +214,17 @@ class LineageIndex:
                                 sort_keys=[("r", "ascending"), ("d", "ascending"), ("v", "ascending")]).to_numpy()
         _, first = np.unique(repo[order], return_index=True)
         win = order[first]
-        win_repo, win_model, win_edge = repo[win], model_of[win], edge[win]
-        repo_ids = self.s["repo_id"].take(pa.array(win_repo)).to_pylist()
+        depth_of = depth[model_of[win]]
+        repo_names = self.s["repo_id"].take(pa.array(repo[win]))
+        # Report order (depth, then repository id) decided in Arrow, before any Python object exists.
+        final = pc.sort_indices(pa.table({"d": depth_of, "r": pc.utf8_lower(repo_names)}),
+                                sort_keys=[("d", "ascending"), ("r", "ascending")]).to_numpy()
+        win, depth_of = win[final], depth_of[final]
+        win_model, win_edge = model_of[win], edge[win]
+        repo_ids = repo_names.take(pa.array(final)).to_pylist()
         files = self.s["uses_file"].take(pa.array(win_edge)).to_pylist()
         lines = self.a["uses_line"][win_edge].tolist()
         # Every winner's path, one level per step for all winners at once: column k holds the k-th model up.
-        depth_of = depth[win_model]
         steps = np.full((len(win_model), int(depth_of.max()) + 1), -1, dtype=np.int64)
         current = win_model.copy()
         for k in range(steps.shape[1]):
@@ -227,11 +232,16 @@ class LineageIndex:
             current = np.where(depth_of > k, pred[current], current)
         flat = self.s["model_id"].take(pa.array(steps[steps >= 0])).to_pylist()
         out, at = [], 0
-        for repo_id, level, file, line in zip(repo_ids, depth_of.tolist(), files, lines):
-            path = tuple(reversed(flat[at:at + level + 1]))
-            at += level + 1
-            out.append(RepoHit(repo_id, path[-1], level, (*path, repo_id), file, None if line < 0 else line))
-        out.sort(key=lambda r: (r.depth, r.repo.lower()))
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for repo_id, level, file, line in zip(repo_ids, depth_of.tolist(), files, lines):
+                path = (*reversed(flat[at:at + level + 1]), repo_id)
+                at += level + 1
+                out.append(RepoHit(repo_id, path[-2], level, path, file, None if line < 0 else line))
+        finally:
+            if collecting:
+                gc.enable()
         return out
 
 
