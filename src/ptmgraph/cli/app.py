@@ -24,6 +24,9 @@ app = typer.Typer(
 )
 store_app = typer.Typer(help="Inspect or reset the store.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
+ingest_app = typer.Typer(help="Load a source into the store (batched, idempotent: re-run to resume).",
+                         no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
 
 F = TypeVar("F", bound=Callable[..., Any])
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
@@ -136,6 +139,58 @@ def lineage(
         emit_json(report)
     else:
         render.lineage(report)
+
+
+StrictOption = Annotated[bool, typer.Option("--strict", help="Stop at the first malformed record instead of "
+                                                               "skipping and counting it.")]
+FileArgument = Annotated[str, typer.Argument(help="The input file.")]
+BatchOption = Annotated[int, typer.Option("--batch-size", min=1, help="Records per atomic write.")]
+
+
+def _ingest(kind: str, path: str, strict: bool, as_json: bool, batch_size: int) -> None:
+    from ptmgraph.ingest import pipeline
+    from ptmgraph.ingest.sources import open_source
+
+    source = open_source(kind, path)
+    with open_store(_store_uri()) as store, render.file_progress(source, enabled=not as_json) as on_batch:
+        report = pipeline.run(store, source, f"{kind} {path}", strict=strict, records_per_batch=batch_size,
+                              on_batch=on_batch)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        render.ingest_report(report.to_json())
+
+
+@ingest_app.command("hf-jsonl")
+@friendly_errors
+def ingest_hf_jsonl(file: FileArgument, strict: StrictOption = False, as_json: JsonOption = False,
+                    batch_size: BatchOption = 50_000) -> None:
+    """Hugging Face ModelInfo objects, one per line (a Hub API snapshot, or `ingest hub --save`)."""
+    _ingest("hf-jsonl", file, strict, as_json, batch_size)
+
+
+@ingest_app.command("reuse-csv")
+@friendly_errors
+def ingest_reuse_csv(file: FileArgument, strict: StrictOption = False, as_json: JsonOption = False,
+                     batch_size: BatchOption = 50_000) -> None:
+    """PeaTMOSS repository → model links (gh_repo, hf_model_id, hf_url, hf_license; no header)."""
+    _ingest("reuse-csv", file, strict, as_json, batch_size)
+
+
+@ingest_app.command("gh-licenses")
+@friendly_errors
+def ingest_gh_licenses(file: FileArgument, strict: StrictOption = False, as_json: JsonOption = False,
+                       batch_size: BatchOption = 50_000) -> None:
+    """Licences detected in GitHub repositories: {"owner/name": ["mit", ...] or null}."""
+    _ingest("gh-licenses", file, strict, as_json, batch_size)
+
+
+@ingest_app.command("leaderboard")
+@friendly_errors
+def ingest_leaderboard(file: FileArgument, strict: StrictOption = False, as_json: JsonOption = False,
+                       batch_size: BatchOption = 50_000) -> None:
+    """Open LLM Leaderboard export: lineage to each family's root, with provenance `leaderboard`."""
+    _ingest("leaderboard", file, strict, as_json, batch_size)
 
 
 @app.command()

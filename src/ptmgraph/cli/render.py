@@ -39,6 +39,41 @@ def status(enabled: bool = True) -> Iterator[Callable[[str], None]]:
         yield lambda message: spinner.update(message)
 
 
+@contextlib.contextmanager
+def file_progress(source: Any, enabled: bool = True) -> Iterator[Callable[[Any], None]]:
+    """A progress bar over the input file's bytes, with records/s; silent for --json or without a terminal."""
+    if not enabled or not err.is_terminal:
+        yield lambda _report: None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                  TextColumn("{task.fields[rate]}"), console=err) as progress:
+        task = progress.add_task(f"ingesting {source.path.name}", total=source.size, rate="")
+
+        def update(report: Any) -> None:
+            progress.update(task, completed=source.position,
+                            rate=f"{report.records:,} records, {report.records_per_second:,.0f}/s")
+
+        yield update
+        progress.update(task, completed=source.size)
+
+
+def ingest_report(report: dict[str, Any]) -> None:
+    written = report["written"]
+    out.print(f"[bold]{escape(report['source'])}[/]: {report['records']:,} records in {report['seconds']} s "
+              f"({report['records_per_second']:,}/s); nodes +{written['nodes_created']:,} new "
+              f"/ {written['nodes_updated']:,} updated, edges +{written['edges_created']:,} new / "
+              f"{written['edges_updated']:,} updated, {written['stubs_created']:,} stubs")
+    if report["skipped"]:
+        err.print(f"[yellow]skipped {report['skipped']:,} malformed record(s)[/] (use --strict to stop at the first):")
+        for problem in report["problems"]:
+            err.print(f"  {escape(problem)}", highlight=False)
+    if report["self_loop_count"]:
+        err.print(f"[yellow]{report['self_loop_count']} model(s) declare themselves as their own base[/] "
+                  f"(kept): {escape(', '.join(report['self_loops']))}")
+
+
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
     t = Table(*columns, title=title, show_lines=False)
     for row in rows:

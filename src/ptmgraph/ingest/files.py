@@ -1,0 +1,149 @@
+"""Streaming readers for the file formats sources use. Each reader keeps ``position`` (bytes consumed) for progress
+bars, yields one unit at a time, and turns an unreadable unit into :class:`Skipped` instead of stopping."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ptmgraph.errors import PtmgraphError
+from ptmgraph.ingest.pipeline import Skipped
+
+CHUNK = 1 << 20
+
+
+class InputFile:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise PtmgraphError(f"input file {self.path} does not exist or is not a file")
+        self.size = self.path.stat().st_size
+        self.position = 0
+
+    def lines(self) -> Iterator[tuple[int, str | Skipped]]:
+        """(line number, text) for every non-empty line; undecodable bytes make that line a Skipped."""
+        with self.path.open("rb") as raw:
+            for number, line in enumerate(raw, start=1):
+                self.position += len(line)
+                try:
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    yield number, Skipped(f"{self.path}:{number}", f"not valid UTF-8 ({exc.reason})")
+                    continue
+                if text.strip():
+                    yield number, text
+
+    def jsonl(self) -> Iterator[tuple[str, dict[str, Any] | Skipped]]:
+        for number, text in self.lines():
+            where = f"{self.path}:{number}"
+            if isinstance(text, Skipped):
+                yield where, text
+                continue
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
+                yield where, Skipped(where, f"malformed JSON ({exc})")
+                continue
+            if not isinstance(value, dict):
+                yield where, Skipped(where, f"expected a JSON object, got {type(value).__name__}")
+                continue
+            yield where, value
+
+    def csv_rows(self, *, header: bool) -> Iterator[tuple[str, dict[str, str] | list[str] | Skipped]]:
+        """Rows as dicts (with a header) or lists; a line the csv module cannot parse is Skipped."""
+        names: list[str] | None = None
+        for number, text in self.lines():
+            where = f"{self.path}:{number}"
+            if isinstance(text, Skipped):
+                yield where, text
+                continue
+            try:
+                rows = list(csv.reader(io.StringIO(text)))
+            except csv.Error as exc:
+                yield where, Skipped(where, f"malformed CSV ({exc})")
+                continue
+            if len(rows) != 1:
+                yield where, Skipped(where, "malformed CSV (a quoted field spans lines)")
+                continue
+            row = rows[0]
+            if header and names is None:
+                names = row
+                continue
+            if names is not None:
+                if len(row) != len(names):
+                    yield where, Skipped(where, f"expected {len(names)} columns, found {len(row)}")
+                    continue
+                yield where, dict(zip(names, row, strict=True))
+            else:
+                yield where, row
+
+    def json_object_items(self) -> Iterator[tuple[str, tuple[str, Any] | Skipped]]:
+        """The members of a top-level JSON object, parsed one at a time, so a huge object needs little memory."""
+        decoder = json.JSONDecoder()
+        with self.path.open("r", encoding="utf-8", errors="replace") as fp:
+            buffer, eof, consumed = "", False, 0
+
+            def fill() -> bool:
+                nonlocal buffer, eof
+                chunk = fp.read(CHUNK)
+                if not chunk:
+                    eof = True
+                    return False
+                buffer += chunk
+                return True
+
+            def skip_ws(i: int) -> int:
+                while True:
+                    while i < len(buffer) and buffer[i] in " \t\r\n":
+                        i += 1
+                    if i < len(buffer) or eof or not fill():
+                        return i
+
+            fill()
+            i = skip_ws(0)
+            if i >= len(buffer) or buffer[i] != "{":
+                raise PtmgraphError(f"{self.path} is not a JSON object ({{...}}): check the file")
+            i += 1
+            index = 0
+            while True:
+                i = skip_ws(i)
+                if i < len(buffer) and buffer[i] == "}":
+                    return
+                if i < len(buffer) and buffer[i] == ",":
+                    i = skip_ws(i + 1)
+                index += 1
+                where = f"{self.path}: member #{index}"
+                while True:
+                    size = len(buffer)  # skip_ws may read on; then a retry sees more even at end of file
+                    try:
+                        key, end = decoder.raw_decode(buffer, i)
+                        j = skip_ws(end)
+                        if j >= len(buffer) or buffer[j] != ":":
+                            raise ValueError("expected ':' after a key")
+                        at = skip_ws(j + 1)  # before reading `buffer`: skip_ws may extend it
+                        value, end = decoder.raw_decode(buffer, at)
+                        k = skip_ws(end)
+                        if k >= len(buffer) or buffer[k] not in ",}":
+                            # A value cut by the chunk boundary ("0" of "0.5") parses short: read on and retry.
+                            if len(buffer) > size or (not eof and fill()):
+                                continue
+                            raise ValueError("expected ',' or '}' after a value")
+                        break
+                    except ValueError as exc:
+                        if len(buffer) > size or (not eof and fill()):
+                            continue  # the member may just be cut by the chunk boundary
+                        yield where, Skipped(where, f"malformed JSON ({exc}); the rest of the file is unreadable")
+                        return
+                consumed += end - i
+                self.position = min(self.size, consumed)
+                if not isinstance(key, str):
+                    yield where, Skipped(where, "object key is not a string")
+                else:
+                    yield where, (key, value)
+                # Keep the buffer small: drop what has been parsed.
+                buffer, i = buffer[end:], 0

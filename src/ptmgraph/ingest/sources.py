@@ -1,0 +1,131 @@
+"""File sources: each turns one input format into a stream of records and Skipped items. None touches a store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from ptmgraph import domain as d
+from ptmgraph.errors import InvalidRecord
+from ptmgraph.ingest import hf_model
+from ptmgraph.ingest.files import InputFile
+from ptmgraph.ingest.pipeline import Skipped, guarded
+
+Item = d.Record | Skipped
+
+
+class HfJsonl(InputFile):
+    """One Hub ModelInfo JSON object per line (``ptmgraph ingest hub --save`` writes this format)."""
+
+    name = "hf-jsonl"
+
+    def __iter__(self) -> Iterator[Item]:
+        source = f"hf-jsonl:{self.path.name}"
+        for where, obj in self.jsonl():
+            if isinstance(obj, Skipped):
+                yield obj
+            else:
+                yield from guarded(where, lambda o=obj: hf_model.records(o, source))
+
+
+class ReuseCsv(InputFile):
+    """PeaTMOSS's repository → model link table: ``gh_repo, hf_model_id, hf_url, hf_license``, no header."""
+
+    name = "reuse-csv"
+
+    def __iter__(self) -> Iterator[Item]:
+        source = f"peatmoss-reuse:{self.path.name}"
+        for where, row in self.csv_rows(header=False):
+            if isinstance(row, Skipped):
+                yield row
+            else:
+                yield from guarded(where, lambda r=row: self._row(r, source))
+
+    @staticmethod
+    def _row(row: list[str], source: str) -> Iterator[d.Record]:
+        if len(row) != 4:
+            raise InvalidRecord(f"expected 4 columns (gh_repo, hf_model_id, hf_url, hf_license), found {len(row)}")
+        repo_url, model_id, _, licence = (cell.strip() for cell in row)
+        repo = github_repo(repo_url)
+        yield d.Repo(repo, url=f"https://github.com/{repo}", source=source)
+        yield d.Model(model_id, license=licence or None, source=source)
+        yield d.Uses(repo, model_id, source=source)
+
+
+def github_repo(text: str) -> str:
+    """``github.com/owner/name`` (with or without scheme, ``.git`` or trailing slash) → ``owner/name``."""
+    value = text.strip()
+    for prefix in ("https://", "http://"):
+        value = value.removeprefix(prefix)
+    value = value.removeprefix("www.").removeprefix("github.com/").rstrip("/").removesuffix(".git")
+    parts = value.split("/")
+    if len(parts) != 2 or not all(parts):
+        raise InvalidRecord(f"not a GitHub repository: {text!r:.80} (expected github.com/owner/name)")
+    return "/".join(parts)
+
+
+class GhLicenses(InputFile):
+    """``{"owner/name": ["mit", ...] | null}``: licences detected in GitHub repositories."""
+
+    name = "gh-licenses"
+
+    def __iter__(self) -> Iterator[Item]:
+        source = f"gh-licenses:{self.path.name}"
+        for where, member in self.json_object_items():
+            if isinstance(member, Skipped):
+                yield member
+            else:
+                yield from guarded(where, lambda m=member: self._member(*m, source))
+
+    @staticmethod
+    def _member(repo: str, licences: Any, source: str) -> Iterator[d.Record]:
+        if licences is not None and not (isinstance(licences, list) and all(isinstance(x, str) for x in licences)):
+            raise InvalidRecord(f"licences of {repo!r:.60} must be a list of strings or null")
+        name = github_repo(repo)
+        # null means "none found", which is itself a fact worth keeping: an empty licence list.
+        yield d.Repo(name, url=f"https://github.com/{name}", licenses=tuple(x for x in licences or () if x.strip()),
+                     source=source)
+
+
+class Leaderboard(InputFile):
+    """Open LLM Leaderboard export. ``metadata_base_model`` is the family *root*, ``metadata_generation`` the
+    depth below it: each edge goes to the root with provenance ``leaderboard``, never claiming a direct parent."""
+
+    name = "leaderboard"
+    REQUIRED = ("model_name", "metadata_base_model", "metadata_generation")
+
+    def __iter__(self) -> Iterator[Item]:
+        source = f"leaderboard:{self.path.name}"
+        for where, row in self.csv_rows(header=True):
+            if isinstance(row, Skipped):
+                yield row
+            else:
+                yield from guarded(where, lambda r=row: self._row(r, source))
+
+    def _row(self, row: dict[str, str], source: str) -> Iterator[d.Record]:
+        missing = [c for c in self.REQUIRED if c not in row]
+        if missing:
+            raise InvalidRecord(f"missing column(s) {', '.join(missing)}")
+        model_id = row["model_name"].strip()
+        architecture = row.get("model_architecture", "").strip()
+        likes = row.get("metadata_hub_hearts", "").strip()
+        yield d.Model(model_id, sha=row.get("model_sha") or None, license=row.get("metadata_hub_license") or None,
+                      architectures=(architecture,) if architecture and architecture != "?" else None,
+                      likes=int(likes) if likes.isdigit() else None, source=source)
+        root = row["metadata_base_model"].strip()
+        generation = int(row["metadata_generation"] or 0)
+        if not root or root == "Removed" or generation <= 0 or d.node_key(root) == d.node_key(model_id):
+            return
+        merged = row.get("features_is_merged", "").strip().lower() == "true"
+        adapter = row.get("model_weight_type", "").strip().lower() == "adapter"
+        relation = "merge" if merged else "adapter" if adapter else "finetune" if generation == 1 else "unknown"
+        yield d.Lineage(model_id, root, relation, "leaderboard", 0.8 if generation == 1 else 0.5,
+                        f"{source} (generation {generation} below root {root})")
+
+
+SOURCES = {cls.name: cls for cls in (HfJsonl, ReuseCsv, GhLicenses, Leaderboard)}
+
+
+def open_source(kind: str, path: str | os.PathLike[str]) -> InputFile:
+    return SOURCES[kind](path)
