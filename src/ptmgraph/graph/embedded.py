@@ -88,7 +88,7 @@ class EmbeddedStore(GraphStore):
         if not self.read_only:
             self.path.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = ladybug.Database(str(db_file), read_only=self.read_only)
+            self._db = self._database(db_file)
             self._conn = ladybug.Connection(self._db)
         except RuntimeError as exc:
             text = str(exc)
@@ -115,6 +115,17 @@ class EmbeddedStore(GraphStore):
             if not marker.exists():
                 marker.write_text(json.dumps({"format": STORE_FORMAT, "schema_version": s.SCHEMA_VERSION,
                                               "ladybug": ladybug.__version__}))
+
+    def _database(self, db_file: Path) -> ladybug.Database:
+        try:
+            return ladybug.Database(str(db_file), read_only=self.read_only)
+        except RuntimeError as exc:
+            if not (self.read_only and "recovery is pending" in str(exc)):
+                raise
+        # A writer was killed mid-way: committed batches wait in the WAL. Replaying it needs one read-write open;
+        # doing that here lets a read command work after a crash instead of failing on it.
+        ladybug.Database(str(db_file)).close()
+        return ladybug.Database(str(db_file), read_only=True)
 
     def _check_marker(self) -> None:
         marker = self.path / MARKER

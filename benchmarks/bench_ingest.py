@@ -1,0 +1,79 @@
+"""Ingest throughput into the embedded store: a SYNTHETIC Hub snapshot (ModelInfo JSONL, seeded) and, when
+../shared/data is present, the real research files.
+
+    python benchmarks/bench_ingest.py --models 1000000
+
+Prints records/s (records = the typed records the sources produce: models, lineage edges, licences, usages).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ptmgraph.graph.embedded import EmbeddedStore
+from ptmgraph.ingest import pipeline
+from ptmgraph.ingest.sources import GhLicenses, HfJsonl, Leaderboard, ReuseCsv
+from ptmgraph.ingest.synthetic import generate
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+REAL = ((HfJsonl, "hf_2022/hf_modelinfo_2022.jsonl"), (ReuseCsv, "peatmoss/mapping.csv"),
+        (GhLicenses, "peatmoss/all_gh_licenses.json"), (Leaderboard, "lineage/huggingface_v2_dev.csv"))
+
+
+def synthetic_snapshot(path: Path, n: int, seed: int) -> None:
+    graph = generate(n, seed=seed, hub_descendants=min(20_000, n // 10))
+    licences = ("apache-2.0", "mit", "llama2", "other")
+    with path.open("w") as out:
+        for i in range(n):
+            card = {"license": licences[i % 4]}
+            if graph.parent[i] >= 0:
+                card["base_model"] = graph.model_id(int(graph.parent[i]))
+            out.write(json.dumps({"id": graph.model_id(i), "author": graph.model_id(i).split("/")[0],
+                                  "downloads": int(graph.downloads[i]), "cardData": card,
+                                  "tags": ["synthetic"]}) + "\n")
+
+
+def measure(store: EmbeddedStore, source, name: str, batch: int) -> dict:
+    report = pipeline.run(store, source, name, records_per_batch=batch)
+    print(f"  {name:<42} {report.records:>10,} records {report.seconds:>8.1f} s {report.records_per_second:>10,.0f} records/s"
+          f"  ({report.skipped} skipped)")
+    return report.to_json()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--batch", type=int, default=pipeline.RECORDS_PER_BATCH)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="ptmgraph-bench-ingest-"))
+    results: dict[str, object] = {}
+
+    snapshot = work / "synthetic.jsonl"
+    t0 = time.perf_counter()
+    synthetic_snapshot(snapshot, args.models, args.seed)
+    print(f"synthetic snapshot: {args.models:,} models written in {time.perf_counter() - t0:.1f} s "
+          f"({snapshot.stat().st_size / 1e6:.0f} MB)")
+    with EmbeddedStore(work / "synthetic-store") as store:
+        results["synthetic"] = measure(store, HfJsonl(snapshot), f"hf-jsonl synthetic ({args.models:,} models)",
+                                       args.batch)
+
+    if SHARED.is_dir():
+        print("real files (../shared/data), in the order the README loads them:")
+        with EmbeddedStore(work / "real-store") as store:
+            results["real"] = [measure(store, cls(SHARED / rel), f"{cls.name} {Path(rel).name}", args.batch)
+                               for cls, rel in REAL]
+    else:
+        print(f"real files skipped: {SHARED} not found", file=sys.stderr)
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

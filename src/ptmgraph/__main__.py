@@ -1,0 +1,3 @@
+from ptmgraph.cli.app import main
+
+main()
