@@ -193,6 +193,45 @@ def ingest_leaderboard(file: FileArgument, strict: StrictOption = False, as_json
     _ingest("leaderboard", file, strict, as_json, batch_size)
 
 
+@ingest_app.command("hub")
+@friendly_errors
+def ingest_hub(
+    author: Annotated[str | None, typer.Option(help="Only models of this author or organisation.")] = None,
+    search: Annotated[str | None, typer.Option(help="Only models whose id contains this.")] = None,
+    filter: Annotated[str | None, typer.Option("--filter", help="Only models with this tag.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many models.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only models created on or after this date (YYYY-MM-DD).")] = None,
+    save: Annotated[str | None, typer.Option(help="Also write every model to this JSONL file (hf-jsonl format).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted crawl of the same query.")] = False,
+    strict: StrictOption = False,
+    as_json: JsonOption = False,
+    batch_size: BatchOption = 5_000,
+) -> None:
+    """Crawl the live Hugging Face Hub (HF_ENDPOINT, HF_TOKEN honoured) through huggingface_hub."""
+    from pathlib import Path
+
+    from ptmgraph.ingest import pipeline
+    from ptmgraph.ingest.hub import HubQuery, HubSource, cursor_path
+
+    uri = _store_uri()
+    query = HubQuery(author=author, search=search, filter=filter, limit=limit, since=since)
+    cursor = cursor_path(uri, query)
+    source = HubSource(query, cursor, resume=resume, save=Path(save) if save else None)
+    with open_store(uri) as store, render.count_progress("crawling the Hub", limit, enabled=not as_json) as tick:
+        def on_batch(report: Any) -> None:
+            # Conservative: the model being read when the batch closed may have records in the next batch.
+            source.save_cursor(max(0, source.consumed - 1))
+            tick(report, source.consumed)
+
+        report = pipeline.run(store, source, "hub", strict=strict, records_per_batch=batch_size, on_batch=on_batch)
+        source.save_cursor()
+    result = {**report.to_json(), "models": source.consumed, "retries": source.retries, "cursor": str(cursor)}
+    if as_json:
+        emit_json(result)
+    else:
+        render.ingest_report(result)
+
+
 @app.command()
 @friendly_errors
 def stats(as_json: JsonOption = False) -> None:

@@ -59,6 +59,24 @@ def file_progress(source: Any, enabled: bool = True) -> Iterator[Callable[[Any],
         progress.update(task, completed=source.size)
 
 
+@contextlib.contextmanager
+def count_progress(description: str, total: int | None, enabled: bool = True) -> Iterator[Callable[[Any, int], None]]:
+    """Progress by items (models) when the total is known or not; shows rate and, with a total, the ETA."""
+    if not enabled or not err.is_terminal:
+        yield lambda _report, _done: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  TextColumn("{task.fields[rate]}"), console=err) as progress:
+        task = progress.add_task(description, total=total, rate="")
+
+        def update(report: Any, done: int) -> None:
+            progress.update(task, completed=done, rate=f"{report.records_per_second:,.0f} records/s")
+
+        yield update
+
+
 def ingest_report(report: dict[str, Any]) -> None:
     written = report["written"]
     out.print(f"[bold]{escape(report['source'])}[/]: {report['records']:,} records in {report['seconds']} s "

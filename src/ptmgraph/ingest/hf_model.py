@@ -95,16 +95,39 @@ def records(obj: dict[str, Any], source: str) -> Iterator[d.Record]:
     for dataset in _strings(card.get("datasets"), "cardData.datasets"):
         if dataset.strip():
             yield d.TrainedOn(model.id, dataset, source=source)
-    yield from lineage(model.id, card, tags, source)
+    yield from lineage(model.id, card, tags, source, obj.get("baseModels"))
 
 
-def lineage(model_id: str, card: dict[str, Any], tags: list[str], source: str) -> Iterator[d.Lineage]:
+def lineage(model_id: str, card: dict[str, Any], tags: list[str], source: str,
+            base_models: Any = None) -> Iterator[d.Lineage]:
+    tagged = _hub_bases(tags, base_models)
     bases = [b for b in _strings(card.get("base_model"), "cardData.base_model") if b.strip()]
     declared = card.get("base_model_relation")
-    relation = declared if declared in RELATIONS else ("merge" if len(bases) > 1 else "finetune" if bases else None)
     for base in bases:
-        yield d.Lineage(model_id, base, relation or "unknown", "declared-card", 1.0, source)
+        # A card that names its base but not the relation: the Hub's own derivation (tags, baseModels) knows it
+        # (a GGUF file makes it "quantized"); otherwise several bases are a merge and one is a fine-tune.
+        if declared in RELATIONS:
+            relation = declared
+        elif tagged.get(base, "unknown") != "unknown":
+            relation = tagged[base]
+        else:
+            relation = "merge" if len(bases) > 1 else "finetune"
+        yield d.Lineage(model_id, base, relation, "declared-card", 1.0, source)
+    for base, kind in tagged.items():
+        if kind == "unknown" and len(tagged) > 1:
+            kind = "merge"
+        yield d.Lineage(model_id, base, kind, "declared-tag", 1.0, source)
+
+
+def _hub_bases(tags: list[str], base_models: Any) -> dict[str, str]:
+    """Bases the Hub derived: ``baseModels`` ({"relation", "models": [{"id"}]}) and ``base_model:[relation:]id``
+    tags, mapped to their relation (``unknown`` when the tag does not say)."""
     tagged: dict[str, str] = {}
+    if isinstance(base_models, dict) and isinstance(base_models.get("models"), list):
+        kind = base_models.get("relation") if base_models.get("relation") in RELATIONS else "unknown"
+        for entry in base_models["models"]:
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"].strip():
+                tagged[entry["id"]] = kind
     for tag in tags:
         if not tag.startswith("base_model:"):
             continue
@@ -114,7 +137,4 @@ def lineage(model_id: str, card: dict[str, Any], tags: list[str], source: str) -
             tagged[target] = kind
         elif rest:
             tagged.setdefault(rest, "unknown")
-    for base, kind in tagged.items():
-        if kind == "unknown" and len(tagged) > 1:
-            kind = "merge"
-        yield d.Lineage(model_id, base, kind, "declared-tag", 1.0, source)
+    return tagged
