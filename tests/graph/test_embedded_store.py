@@ -27,7 +27,7 @@ def test_a_failed_batch_leaves_nothing_behind(tmp_path, monkeypatch):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(store, "_upsert_edges", boom)
-    with pytest.raises(RuntimeError, match="disk full"):
+    with pytest.raises(StoreError, match="failed and was rolled back: disk full"):
         store.write(Batch.of(RECORDS))  # nodes were written before the edges failed
     monkeypatch.undo()
     assert store.stats().nodes["Model"] == 1

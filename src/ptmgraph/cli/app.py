@@ -232,6 +232,35 @@ def ingest_hub(
         render.ingest_report(result)
 
 
+@app.command("infer-lineage")
+@friendly_errors
+def infer_lineage(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the proposals without writing them.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Propose parents for models that declare none, from name patterns; written as `name-inferred` edges."""
+    from ptmgraph.graph.batch import Batch
+    from ptmgraph.ingest.infer_lineage import DECLARED, propose
+
+    with open_store(_store_uri(), read_only=dry_run) as store:
+        ids = [row[0] for row in store.query("MATCH (m:Model) WHERE m.stub = false RETURN m.id").rows]
+        declared = {row[0] for row in store.query(
+            "MATCH (c:Model)-[e:DERIVED_FROM]->(:Model) WHERE e.provenance IN $p RETURN DISTINCT c.key",
+            {"p": list(DECLARED)}).rows}
+        proposals = list(propose(ids, declared))
+        if not dry_run and proposals:
+            store.write(Batch.of(p.record() for p in proposals))
+    result = {"models": len(ids), "with_declared_parent": len(declared), "proposed": len(proposals),
+              "written": not dry_run, "proposals": [vars(p) for p in proposals]}
+    if as_json:
+        emit_json(result)
+    else:
+        render.table(["child", "parent", "relation", "confidence"],
+                     [[p.child, p.parent, p.relation, p.confidence] for p in proposals[:50]],
+                     title=f"{len(proposals):,} proposed parent(s) for {len(ids):,} models"
+                           + (" (dry run)" if dry_run else ""))
+
+
 @app.command()
 @friendly_errors
 def stats(as_json: JsonOption = False) -> None:

@@ -182,8 +182,14 @@ class EmbeddedStore(GraphStore):
                 stats.edges_updated += updated
             self._conn.execute("MATCH (m:Meta {key: 'store'}) SET m.generation = m.generation + 1")
             self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
+        except BaseException as exc:
+            try:
+                self._conn.execute("ROLLBACK")
+            except RuntimeError:
+                pass  # the engine already aborted the transaction (it does on its own errors)
+            if isinstance(exc, RuntimeError):
+                raise StoreError(f"write to {self.path} failed and was rolled back: "
+                                 f"{str(exc).splitlines()[0]}") from None
             raise
         return stats
 
