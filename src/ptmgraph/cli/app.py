@@ -193,6 +193,15 @@ def ingest_leaderboard(file: FileArgument, strict: StrictOption = False, as_json
     _ingest("leaderboard", file, strict, as_json, batch_size)
 
 
+@ingest_app.command("peatmoss")
+@friendly_errors
+def ingest_peatmoss(file: FileArgument, strict: StrictOption = False, as_json: JsonOption = False,
+                    batch_size: BatchOption = 50_000) -> None:
+    """A PeaTMOSS SQLite database: models with licences, architectures, authors, datasets, tags, and the GitHub
+    repositories (and files) that reuse them."""
+    _ingest("peatmoss", file, strict, as_json, batch_size)
+
+
 @ingest_app.command("hub")
 @friendly_errors
 def ingest_hub(

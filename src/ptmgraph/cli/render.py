@@ -49,7 +49,7 @@ def file_progress(source: Any, enabled: bool = True) -> Iterator[Callable[[Any],
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
                   TextColumn("{task.fields[rate]}"), console=err) as progress:
-        task = progress.add_task(f"ingesting {source.path.name}", total=source.size, rate="")
+        task = progress.add_task(f"ingesting {source.path.name}", total=source.size or None, rate="")
 
         def update(report: Any) -> None:
             progress.update(task, completed=source.position,

@@ -127,5 +127,9 @@ class Leaderboard(InputFile):
 SOURCES = {cls.name: cls for cls in (HfJsonl, ReuseCsv, GhLicenses, Leaderboard)}
 
 
-def open_source(kind: str, path: str | os.PathLike[str]) -> InputFile:
+def open_source(kind: str, path: str | os.PathLike[str]):
+    if kind == "peatmoss":
+        from ptmgraph.ingest.peatmoss import PeatmossDb
+
+        return PeatmossDb(path)
     return SOURCES[kind](path)
