@@ -241,6 +241,44 @@ def ingest_hub(
         render.ingest_report(result)
 
 
+@app.command()
+@friendly_errors
+def scan(
+    path: Annotated[str, typer.Argument(help="A code checkout to scan.")],
+    repo: Annotated[str | None, typer.Option(help="The repository's owner/name (default: local/<folder name>).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what was found without writing it.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Find the models a checkout loads (Python, notebooks, YAML/JSON configs) and record them as USES edges."""
+    from pathlib import Path
+
+    from ptmgraph.errors import PtmgraphError
+    from ptmgraph.ingest import pipeline
+    from ptmgraph.ingest import scan as scanner
+
+    root = Path(path)
+    if not root.is_dir():
+        raise PtmgraphError(f"{path} is not a folder: pass the root of a checkout")
+    name = repo or f"local/{root.resolve().name}"
+    items = list(scanner.records(root, name))
+    uses = [i for i in items if type(i).__name__ == "Uses"]
+    report = None
+    if not dry_run:
+        with open_store(_store_uri()) as store:
+            report = pipeline.run(store, items, f"scan {path}")
+    skipped = [str(i) for i in items if isinstance(i, pipeline.Skipped)]
+    result = {"repo": name, "uses": [{"model": u.model, "file": u.file, "line": u.line, "how": u.source}
+                                     for u in uses],
+              "skipped": skipped, "written": report.to_json()["written"] if report else None}
+    if as_json:
+        emit_json(result)
+    else:
+        render.table(["model", "file", "line", "found by"], [[u.model, u.file, u.line, u.source] for u in uses],
+                     title=f"models loaded by {name}")
+        for problem in skipped:
+            render.note(f"skipped {problem}")
+
+
 @app.command("infer-lineage")
 @friendly_errors
 def infer_lineage(
