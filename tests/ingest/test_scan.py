@@ -86,8 +86,9 @@ def test_any_python_text_parses_or_raises_syntax_error(text):
 def test_cli_scan_writes_uses_edges_with_location(tmp_path):
     runner = CliRunner()
     store = ["--store", str(tmp_path / "store")]
-    result = runner.invoke(app, [*store, "scan", str(checkout(tmp_path / "repo" if (tmp_path / "repo").mkdir() is None
-                                                              else tmp_path)), "--repo", "me/private", "--json"])
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    result = runner.invoke(app, [*store, "scan", str(checkout(repo)), "--repo", "me/private", "--json"])
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)["uses"]) == 10
     rows = json.loads(runner.invoke(app, [*store, "query", "MATCH (r:Repo)-[u:USES]->(m:Model {key: $k}) "
