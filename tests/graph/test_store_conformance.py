@@ -128,6 +128,7 @@ def test_cycles_terminate(store):
                           d.Lineage("c/a", "c/a")]))
     assert [(h.id, h.depth) for h in store.lineage("c/a", "down")] == [("c/c", 1), ("c/b", 2)]
     assert [(h.id, h.depth) for h in store.lineage("c/a", "up")] == [("c/b", 1), ("c/c", 2)]
+    assert store.lineage_cycles() == [["c/a", "c/b", "c/c"]]  # the self-loop on c/a lies inside that cycle
 
 
 def test_deep_chain_is_walked_without_hanging(store):

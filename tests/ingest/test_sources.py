@@ -174,7 +174,7 @@ def test_pipeline_batches_counts_and_reports(tmp_path):
         report = pipeline.run(store, items, "test", records_per_batch=3, on_batch=lambda r: seen.append(r.records))
         assert seen == [3, 6, 8]
         assert report.skipped == 1 and report.problems == ["f:3: bad"]
-        assert report.self_loops == ["m/1"]
+        assert report.self_loops == ["m/1"] and report.cycles == [["m/1"]]
         assert store.stats().nodes["Model"] == 7
         with pytest.raises(InvalidRecord, match="--strict"):
             pipeline.run(store, items, "test", strict=True)

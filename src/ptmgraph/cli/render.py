@@ -87,6 +87,9 @@ def ingest_report(report: dict[str, Any]) -> None:
         err.print(f"[yellow]skipped {report['skipped']:,} malformed record(s)[/] (use --strict to stop at the first):")
         for problem in report["problems"]:
             err.print(f"  {escape(problem)}", highlight=False)
+    for cycle in report.get("cycles", []):
+        err.print(f"[yellow]lineage cycle (kept as declared):[/] {escape(' → '.join([*cycle, cycle[0]]))}",
+                  highlight=False)
     if report["self_loop_count"]:
         err.print(f"[yellow]{report['self_loop_count']} model(s) declare themselves as their own base[/] "
                   f"(kept): {escape(', '.join(report['self_loops']))}")

@@ -282,6 +282,10 @@ class EmbeddedStore(GraphStore):
         index, start = self._start(model_id)
         return index.affected(start, max_depth)
 
+    def lineage_cycles(self, limit: int = 20) -> list[list[str]]:
+        """Groups of models whose declared lineage loops back on itself (kept as declared, reported here)."""
+        return self._lineage_index().cycles(limit)
+
     def _start(self, model_id: str) -> tuple[LineageIndex, int]:
         rows = self._conn.execute("MATCH (m:Model {key: $k}) RETURN offset(id(m))", {"k": node_key(model_id)}).get_all()
         if not rows:

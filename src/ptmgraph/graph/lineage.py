@@ -146,3 +146,29 @@ def repos_reached(
     out = [RepoHit(repo, via, depth, (*(hit.path if hit is not None else (start_id,)), repo), file, line)
            for depth, via, hit, repo, file, line in best.values()]
     return sorted(out, key=lambda r: (r.depth, r.repo.lower()))
+
+
+def cycle_groups(n: int, child, parent, limit: int) -> list[list[int]]:
+    """Strongly connected groups of nodes (lineage cycles, self-loops included) among ``n`` nodes with edges
+    ``child[i] -> parent[i]`` (numpy arrays), largest first, at most ``limit``.
+
+    A node with no parent or no child cannot be on a cycle: peeling those off repeatedly (vectorised) leaves a
+    small remainder, and only that goes to networkx."""
+    import networkx as nx
+    import numpy as np
+
+    loops = np.unique(child[child == parent])
+    alive = np.ones(n, dtype=bool)
+    keep = np.ones(len(child), dtype=bool)
+    while True:
+        keep &= alive[child] & alive[parent]
+        survivors = alive & (np.bincount(child[keep], minlength=n) > 0) & (np.bincount(parent[keep], minlength=n) > 0)
+        if survivors.sum() == alive.sum():
+            break
+        alive = survivors
+    graph = nx.DiGraph()
+    graph.add_edges_from(zip(child[keep].tolist(), parent[keep].tolist()))
+    groups = [sorted(c) for c in nx.strongly_connected_components(graph) if len(c) > 1]
+    groups += [[int(x)] for x in loops if not any(int(x) in g for g in groups)]
+    groups.sort(key=lambda g: (-len(g), g))
+    return groups[:limit]

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ptmgraph.graph.lineage import PROVENANCE_RANK, Direction, LineageHit, RepoHit
+from ptmgraph.graph.lineage import PROVENANCE_RANK, Direction, LineageHit, RepoHit, cycle_groups
 
 FORMAT = 1
 
@@ -243,6 +243,12 @@ class LineageIndex:
             if collecting:
                 gc.enable()
         return out
+
+
+    def cycles(self, limit: int = 20) -> list[list[str]]:
+        child = np.repeat(np.arange(self.n), np.diff(self.up.indptr))
+        groups = cycle_groups(self.n, child, np.asarray(self.up.targets), limit)
+        return [sorted(self.s["model_id"].take(pa.array(g, type=pa.int64())).to_pylist()) for g in groups]
 
 
 def _dense_size(offsets: pa.ChunkedArray) -> int:

@@ -21,7 +21,16 @@ from ptmgraph.errors import ModelNotFound, QueryError, StoreError, StoreUnavaila
 from ptmgraph.graph import queries as q
 from ptmgraph.graph import schema as s
 from ptmgraph.graph.batch import Batch, Edge, Row
-from ptmgraph.graph.lineage import Direction, LineageHit, RepoHit, Step, repos_reached, sort_hits, walk
+from ptmgraph.graph.lineage import (
+    Direction,
+    LineageHit,
+    RepoHit,
+    Step,
+    cycle_groups,
+    repos_reached,
+    sort_hits,
+    walk,
+)
 from ptmgraph.graph.store import GraphStore, QueryResult, StoreStats, WriteStats, check_parameters
 
 ROWS_PER_TRANSACTION = 5_000
@@ -45,6 +54,7 @@ EXPAND = {
 }
 USES_OF = "UNWIND $keys AS k MATCH (r:Repo)-[u:USES]->(m:Model {key: k}) RETURN r.id, k, u.file, u.line"
 MODEL_ID = "MATCH (m:Model {key: $k}) RETURN m.id"
+ALL_LINEAGE = "MATCH (c:Model)-[:DERIVED_FROM]->(p:Model) RETURN c.id, p.id"
 CONSTRAINT = "CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.key IS UNIQUE"
 META_READ = f"MATCH (m:{META_LABEL} {{key: 'store'}}) RETURN m.schema_version, m.generation"
 META_INIT = (f"MERGE (m:{META_LABEL} {{key: 'store'}}) "
@@ -268,6 +278,17 @@ class Neo4jStore(GraphStore):
         keys = [node_key(start), *(node_key(h.id) for h in hits)]
         _, rows = self._read(USES_OF, {"keys": keys})
         return repos_reached(start, hits, [(r[0], r[1], r[2], r[3]) for r in rows])
+
+    def lineage_cycles(self, limit: int = 20) -> list[list[str]]:
+        import numpy as np
+
+        _, rows = self._read(ALL_LINEAGE)
+        ids: dict[str, int] = {}
+        coded = np.array([[ids.setdefault(c, len(ids)), ids.setdefault(p, len(ids))] for c, p in rows],
+                         dtype=np.int64).reshape(-1, 2)
+        names = list(ids)
+        groups = cycle_groups(len(ids), coded[:, 0], coded[:, 1], limit)
+        return [sorted(names[i] for i in group) for group in groups]
 
     def stats(self) -> StoreStats:
         out = StoreStats()

@@ -74,6 +74,10 @@ class GraphStore(ABC):
         """Repositories that load the model or any descendant within ``max_depth``."""
 
     @abstractmethod
+    def lineage_cycles(self, limit: int = 20) -> list[list[str]]:
+        """Groups of models whose lineage loops back on itself (kept as the sources declared them)."""
+
+    @abstractmethod
     def stats(self) -> StoreStats: ...
 
     @abstractmethod

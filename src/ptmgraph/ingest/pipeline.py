@@ -38,6 +38,8 @@ class IngestReport:
     skipped: int = 0
     problems: list[str] = field(default_factory=list)
     self_loops: list[str] = field(default_factory=list)
+    lineage_edges: int = 0
+    cycles: list[list[str]] = field(default_factory=list)
     written: WriteStats = field(default_factory=WriteStats)
     seconds: float = 0.0
 
@@ -48,7 +50,8 @@ class IngestReport:
     def to_json(self) -> dict:
         return {"source": self.source, "records": self.records, "skipped": self.skipped,
                 "problems": self.problems, "self_loops": self.self_loops[:MAX_REPORTED_PROBLEMS],
-                "self_loop_count": len(self.self_loops), "written": vars(self.written),
+                "self_loop_count": len(self.self_loops), "lineage_edges": self.lineage_edges,
+                "cycles": self.cycles, "written": vars(self.written),
                 "seconds": round(self.seconds, 2), "records_per_second": round(self.records_per_second)}
 
 
@@ -67,8 +70,10 @@ def run(store: GraphStore, items: Iterable[d.Record | Skipped], source: str, *, 
             if len(report.problems) < MAX_REPORTED_PROBLEMS:
                 report.problems.append(str(item))
             continue
-        if isinstance(item, d.Lineage) and d.node_key(item.child) == d.node_key(item.parent):
-            report.self_loops.append(item.child)  # kept, as the source declared it, but reported
+        if isinstance(item, d.Lineage):
+            report.lineage_edges += 1
+            if d.node_key(item.child) == d.node_key(item.parent):
+                report.self_loops.append(item.child)  # kept, as the source declared it, but reported
         batch.add(item)
         pending += 1
         if pending >= records_per_batch:
@@ -76,6 +81,8 @@ def run(store: GraphStore, items: Iterable[d.Record | Skipped], source: str, *, 
             batch, pending = Batch(), 0
     if pending:
         _flush(store, batch, pending, report, started, on_batch)
+    if report.lineage_edges:
+        report.cycles = store.lineage_cycles()  # kept as declared; reported so that nobody trusts them blindly
     report.seconds = time.perf_counter() - started
     return report
 
