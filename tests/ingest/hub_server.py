@@ -38,11 +38,23 @@ PAGES: list[list[dict]] = [
          "siblings": [{"rfilename": "adapter_config.json"}, {"rfilename": "adapter_model.safetensors"}]},
     ],
     [
+        {"_id": "6", "id": "someone/finetuned-from-config", "author": "someone",
+         "createdAt": "2024-03-02T00:00:00.000Z", "tags": [], "siblings": [{"rfilename": "config.json"}]},
         {"_id": "5", "id": "someone/merge-7b", "author": "someone", "createdAt": "2024-03-01T00:00:00.000Z",
          "tags": ["merge", "base_model:TheBloke/Llama-2-7B-Chat-GGUF", "base_model:meta-llama/Llama-2-7b-hf"],
          "cardData": {"base_model": ["meta-llama/Llama-2-7b-hf", "TheBloke/Llama-2-7B-Chat-GGUF"]}},
     ],
 ]
+
+
+# Files served under /{repo}/resolve/{revision}/{file}, for the --deep pass.
+FILES = {
+    ("someone/orphan-lora", "adapter_config.json"): {"base_model_name_or_path": "nobody/does-not-exist", "r": 8},
+    ("meta-llama/Llama-2-7b-hf", "config.json"): {"_name_or_path": "meta-llama/Llama-2-7b-hf",
+                                                  "model_type": "llama"},
+    ("someone/finetuned-from-config", "config.json"): {"_name_or_path": "meta-llama/Llama-2-7b-hf"},
+}
+GATED = {"meta-llama/Llama-2-7b-hf"}
 
 
 class HubStub:
@@ -57,9 +69,41 @@ class HubStub:
             def log_message(self, *args: object) -> None:
                 pass
 
+            def _file(self, head: bool) -> None:
+                parts = urlparse(self.path).path.strip("/").split("/")
+                repo, filename = "/".join(parts[:2]), "/".join(parts[4:])
+                if repo in GATED:
+                    self.send_response(401)
+                    self.send_header("X-Error-Code", "GatedRepo")
+                    self.send_header("X-Error-Message", "Access to this model is restricted.")
+                    self.end_headers()
+                    return
+                content = FILES.get((repo, filename))
+                if content is None:
+                    self.send_response(404)
+                    self.send_header("X-Error-Code", "EntryNotFound")
+                    self.end_headers()
+                    return
+                body = json.dumps(content).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("ETag", f'"{abs(hash(body))}"')
+                self.send_header("X-Repo-Commit", "0" * 40)
+                self.end_headers()
+                if not head:
+                    self.wfile.write(body)
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                stub.requests.append("HEAD " + self.path)
+                self._file(head=True)
+
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 stub.requests.append(self.path)
                 url = urlparse(self.path)
+                if "/resolve/" in url.path:
+                    self._file(head=False)
+                    return
                 if url.path != "/api/models":
                     self.send_error(404)
                     return

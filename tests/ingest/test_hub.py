@@ -33,7 +33,7 @@ def test_crawl_follows_pages_survives_a_429_and_reports_the_bad_record(hub, tmp_
     result = ingest(store, "--save", str(tmp_path / "crawl.jsonl"))
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["models"] == 5
+    assert report["models"] == 6
     assert report["skipped"] == 1 and "someone/broken-card" in report["problems"][0]
     assert hub.throttled == 1
     listing = [r for r in hub.requests if r.startswith("/api/models")]
@@ -74,7 +74,7 @@ def test_limit_and_resume_continue_where_the_crawl_stopped(hub, tmp_path):
     source.save_cursor(3)
     resumed = HubSource(HubQuery(), tmp_path / "cursor.json", resume=True, sleep=lambda _s: None)
     ids = [r.id for r in resumed if hasattr(r, "id") and type(r).__name__ == "Model"]
-    assert ids == ["someone/orphan-lora", "someone/merge-7b"]
+    assert ids == ["someone/orphan-lora", "someone/finetuned-from-config", "someone/merge-7b"]
 
 
 def test_offline_mode_is_refused_with_the_way_out(monkeypatch, tmp_path):
@@ -82,3 +82,22 @@ def test_offline_mode_is_refused_with_the_way_out(monkeypatch, tmp_path):
     result = runner.invoke(app, ["--store", str(tmp_path / "s"), "ingest", "hub"])
     assert result.exit_code == 1
     assert "HF_HUB_OFFLINE is set" in result.stderr and "ingest hf-jsonl" in result.stderr
+
+
+def test_deep_pass_reads_config_and_adapter_config(hub, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    store = tmp_path / "store"
+    result = ingest(store, "--deep")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    # The gated model's files cannot be read: reported, and the crawl goes on.
+    assert any("meta-llama/Llama-2-7b-hf is gated" in p for p in report["problems"])
+    assert report["models"] == 6
+    with EmbeddedStore(store, read_only=True) as s:
+        # The adapter's own config confirms what its card declared: a second edge, with its own provenance.
+        lora = s.query("MATCH (c:Model {key: $k})-[e:DERIVED_FROM]->(p:Model) RETURN p.id, e.relation, e.provenance "
+                       "ORDER BY e.provenance", {"k": "someone/orphan-lora"}).rows
+        assert ["nobody/does-not-exist", "adapter", "adapter-config"] in lora and len(lora) == 3
+        from_config = [(h.id, h.relation, h.provenance) for h in s.lineage("someone/finetuned-from-config", "up")]
+        assert from_config == [("meta-llama/Llama-2-7b-hf", "finetune", "config")]
+    assert any(r.startswith("HEAD /someone/orphan-lora/resolve/") for r in hub.requests)

@@ -212,6 +212,8 @@ def ingest_hub(
     since: Annotated[str | None, typer.Option(help="Only models created on or after this date (YYYY-MM-DD).")] = None,
     save: Annotated[str | None, typer.Option(help="Also write every model to this JSONL file (hf-jsonl format).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted crawl of the same query.")] = False,
+    deep: Annotated[bool, typer.Option(help="Also read config.json / adapter_config.json for lineage evidence.")]
+    = False,
     strict: StrictOption = False,
     as_json: JsonOption = False,
     batch_size: BatchOption = 5_000,
@@ -225,7 +227,7 @@ def ingest_hub(
     uri = _store_uri()
     query = HubQuery(author=author, search=search, filter=filter, limit=limit, since=since)
     cursor = cursor_path(uri, query)
-    source = HubSource(query, cursor, resume=resume, save=Path(save) if save else None)
+    source = HubSource(query, cursor, resume=resume, save=Path(save) if save else None, deep=deep)
     with open_store(uri) as store, render.count_progress("crawling the Hub", limit, enabled=not as_json) as tick:
         def on_batch(report: Any) -> None:
             # Conservative: the model being read when the batch closed may have records in the next batch.

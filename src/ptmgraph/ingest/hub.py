@@ -50,6 +50,7 @@ class HubSource:
     sleep: Callable[[float], None] = time.sleep
     consumed: int = 0
     retries: int = 0
+    deep: bool = False
     name: str = "hub"
     position: int = 0
     size: int | None = None
@@ -99,8 +100,10 @@ class HubSource:
                             out.write(json.dumps(raw, default=str) + "\n")
                         self.consumed += 1
                         self.position = self.consumed
-                        yield from guarded(f"hub model {raw.get('id')!r} (#{self.consumed})",
-                                           lambda r=raw: hf_model.records(r, "hub"))
+                        where = f"hub model {raw.get('id')!r} (#{self.consumed})"
+                        yield from guarded(where, lambda r=raw: hf_model.records(r, "hub"))
+                        if self.deep:
+                            yield from guarded(where + " (deep pass)", lambda r=raw: self._deep(r))
                         if self.query.limit is not None and self.consumed >= self.query.limit:
                             break
                     return
@@ -116,6 +119,35 @@ class HubSource:
         finally:
             if out is not None:
                 out.close()
+
+    def _deep(self, raw: dict[str, Any]) -> Iterator[d.Lineage]:
+        """Extra lineage evidence from the files a model ships: ``config.json``'s ``_name_or_path`` and
+        ``adapter_config.json``'s ``base_model_name_or_path``; only files the listing says exist are fetched."""
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import GatedRepoError, HfHubHTTPError
+
+        from ptmgraph.ingest.scan import looks_like_model_id
+
+        files = {s.get("rfilename") for s in raw.get("siblings") or () if isinstance(s, dict)}
+        wanted = (("adapter_config.json", "base_model_name_or_path", "adapter", "adapter-config", 0.9),
+                  ("config.json", "_name_or_path", "finetune", "config", 0.6))
+        for filename, key, relation, provenance, confidence in wanted:
+            if filename not in files:
+                continue
+            try:
+                path = hf_hub_download(raw["id"], filename, revision=raw.get("sha"),
+                                       endpoint=os.environ.get("HF_ENDPOINT") or None)
+            except GatedRepoError:
+                raise PtmgraphError(f"{raw['id']} is gated: accept its terms on the Hub and set HF_TOKEN to read "
+                                    f"{filename}") from None
+            except (HfHubHTTPError, OSError) as exc:
+                raise PtmgraphError(f"cannot read {filename} of {raw['id']}: {str(exc).splitlines()[0]}") from None
+            try:
+                base = json.loads(Path(path).read_text()).get(key)
+            except (ValueError, AttributeError):
+                raise PtmgraphError(f"{filename} of {raw['id']} is not a JSON object") from None
+            if isinstance(base, str) and looks_like_model_id(base) and d.node_key(base) != d.node_key(raw["id"]):
+                yield d.Lineage(raw["id"], base, relation, provenance, confidence, f"hub {filename}: {key}")
 
     def save_cursor(self, consumed: int | None = None) -> None:
         self.cursor_file.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ptmgraph import domain as d
-from ptmgraph.errors import InvalidRecord
+from ptmgraph.errors import InvalidRecord, PtmgraphError
 from ptmgraph.graph.batch import Batch
 from ptmgraph.graph.store import GraphStore, WriteStats
 
@@ -100,6 +100,6 @@ def guarded(location: str, make: Callable[[], Iterable[d.Record]]) -> list[d.Rec
     """Build one input unit's records; a bad unit becomes one :class:`Skipped`, never a half-built set."""
     try:
         return list(make())
-    except (InvalidRecord, KeyError, TypeError, ValueError, AttributeError) as exc:
-        reason = str(exc) if isinstance(exc, InvalidRecord) else f"{type(exc).__name__}: {exc}"
+    except (PtmgraphError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        reason = str(exc) if isinstance(exc, PtmgraphError) else f"{type(exc).__name__}: {exc}"
         return [Skipped(location, reason.splitlines()[0] if reason else type(exc).__name__)]
