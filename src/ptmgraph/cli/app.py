@@ -161,45 +161,27 @@ def _ingest(kind: str, path: str, strict: bool, as_json: bool, batch_size: int) 
         render.ingest_report(report.to_json())
 
 
-@ingest_app.command("hf-jsonl")
-@friendly_errors
-def ingest_hf_jsonl(file: FileArgument, strict: StrictOption = False, as_json: JsonOption = False,
-                    batch_size: BatchOption = 50_000) -> None:
-    """Hugging Face ModelInfo objects, one per line (a Hub API snapshot, or `ingest hub --save`)."""
-    _ingest("hf-jsonl", file, strict, as_json, batch_size)
+INGEST_FILES = {
+    "hf-jsonl": "Hugging Face ModelInfo objects, one per line (a Hub API snapshot, or `ingest hub --save`).",
+    "reuse-csv": "PeaTMOSS repository → model links (gh_repo, hf_model_id, hf_url, hf_license; no header).",
+    "gh-licenses": 'Licences detected in GitHub repositories: {"owner/name": ["mit", ...] or null}.',
+    "leaderboard": "Open LLM Leaderboard export: lineage to each family's root, with provenance `leaderboard`.",
+    "peatmoss": "A PeaTMOSS SQLite database: models with licences, architectures, authors, datasets, tags, and the "
+                "GitHub repositories (and files) that reuse them.",
+}
 
 
-@ingest_app.command("reuse-csv")
-@friendly_errors
-def ingest_reuse_csv(file: FileArgument, strict: StrictOption = False, as_json: JsonOption = False,
-                     batch_size: BatchOption = 50_000) -> None:
-    """PeaTMOSS repository → model links (gh_repo, hf_model_id, hf_url, hf_license; no header)."""
-    _ingest("reuse-csv", file, strict, as_json, batch_size)
+def _ingest_command(kind: str) -> Callable[..., None]:
+    def command(file: FileArgument, strict: StrictOption = False, as_json: JsonOption = False,
+                batch_size: BatchOption = 50_000) -> None:
+        _ingest(kind, file, strict, as_json, batch_size)
+
+    command.__doc__ = INGEST_FILES[kind]
+    return friendly_errors(command)
 
 
-@ingest_app.command("gh-licenses")
-@friendly_errors
-def ingest_gh_licenses(file: FileArgument, strict: StrictOption = False, as_json: JsonOption = False,
-                       batch_size: BatchOption = 50_000) -> None:
-    """Licences detected in GitHub repositories: {"owner/name": ["mit", ...] or null}."""
-    _ingest("gh-licenses", file, strict, as_json, batch_size)
-
-
-@ingest_app.command("leaderboard")
-@friendly_errors
-def ingest_leaderboard(file: FileArgument, strict: StrictOption = False, as_json: JsonOption = False,
-                       batch_size: BatchOption = 50_000) -> None:
-    """Open LLM Leaderboard export: lineage to each family's root, with provenance `leaderboard`."""
-    _ingest("leaderboard", file, strict, as_json, batch_size)
-
-
-@ingest_app.command("peatmoss")
-@friendly_errors
-def ingest_peatmoss(file: FileArgument, strict: StrictOption = False, as_json: JsonOption = False,
-                    batch_size: BatchOption = 50_000) -> None:
-    """A PeaTMOSS SQLite database: models with licences, architectures, authors, datasets, tags, and the GitHub
-    repositories (and files) that reuse them."""
-    _ingest("peatmoss", file, strict, as_json, batch_size)
+for _kind in INGEST_FILES:
+    ingest_app.command(_kind)(_ingest_command(_kind))
 
 
 @ingest_app.command("hub")

@@ -34,7 +34,7 @@ from ptmgraph.graph import schema as s
 from ptmgraph.graph.batch import Batch, Edge, Row
 from ptmgraph.graph.lineage import Direction, LineageHit, RepoHit
 from ptmgraph.graph.lineage_index import LineageIndex
-from ptmgraph.graph.store import GraphStore, QueryResult, StoreStats, WriteStats, check_parameters
+from ptmgraph.graph.store import GraphStore, QueryResult, WriteStats, check_parameters
 
 STORE_FORMAT = 1
 DB_FILE = "graph.lbdb"
@@ -319,19 +319,6 @@ class EmbeddedStore(GraphStore):
         uses = arrow("MATCH (r:Repo)-[u:USES]->(m:Model) RETURN offset(id(r)) AS repo, offset(id(m)) AS model, "
                      "u.file AS file, u.line AS line")
         return LineageIndex.build(models, edges, repos, uses)
-
-    def stats(self) -> StoreStats:
-        out = StoreStats()
-        for label in s.NODE_TABLES:
-            out.nodes[label] = self._count(q.count_nodes(label))
-        for rel in s.REL_TABLES:
-            out.edges[rel] = self._count(q.count_edges(rel))
-        out.stub_models = self._count(q.STUB_MODELS)
-        out.flagged_models = self._count(q.FLAGGED_MODELS)
-        return out
-
-    def _count(self, cypher: str) -> int:
-        return int(self._conn.execute(cypher).get_all()[0][0])
 
     def info(self) -> dict[str, Any]:
         size = sum(f.stat().st_size for f in self.path.iterdir() if f.is_file()) if self.path.exists() else 0

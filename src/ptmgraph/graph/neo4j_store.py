@@ -31,7 +31,7 @@ from ptmgraph.graph.lineage import (
     sort_hits,
     walk,
 )
-from ptmgraph.graph.store import GraphStore, QueryResult, StoreStats, WriteStats, check_parameters
+from ptmgraph.graph.store import GraphStore, QueryResult, WriteStats, check_parameters
 
 ROWS_PER_TRANSACTION = 5_000
 RETRIES = 5
@@ -289,20 +289,6 @@ class Neo4jStore(GraphStore):
         names = list(ids)
         groups = cycle_groups(len(ids), coded[:, 0], coded[:, 1], limit)
         return [sorted(names[i] for i in group) for group in groups]
-
-    def stats(self) -> StoreStats:
-        out = StoreStats()
-        for label in s.NODE_TABLES:
-            out.nodes[label] = self._count(q.count_nodes(label))
-        for rel in s.REL_TABLES:
-            out.edges[rel] = self._count(q.count_edges(rel))
-        out.stub_models = self._count(q.STUB_MODELS)
-        out.flagged_models = self._count(q.FLAGGED_MODELS)
-        return out
-
-    def _count(self, cypher: str) -> int:
-        _, rows = self._read(cypher)
-        return int(rows[0][0]) if rows else 0
 
     def info(self) -> dict[str, Any]:
         _, rows = self._read(META_READ)

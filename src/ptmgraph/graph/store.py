@@ -77,8 +77,21 @@ class GraphStore(ABC):
     def lineage_cycles(self, limit: int = 20) -> list[list[str]]:
         """Groups of models whose lineage loops back on itself (kept as the sources declared them)."""
 
-    @abstractmethod
-    def stats(self) -> StoreStats: ...
+    def stats(self) -> StoreStats:
+        """Counts per label and relationship type, through the portable subset of Cypher both stores run."""
+        from ptmgraph.graph import queries as q
+        from ptmgraph.graph import schema as s
+
+        def count(cypher: str) -> int:
+            rows = self.query(cypher).rows
+            return int(rows[0][0]) if rows else 0
+
+        return StoreStats(
+            nodes={label: count(q.count_nodes(label)) for label in s.NODE_TABLES},
+            edges={rel: count(q.count_edges(rel)) for rel in s.REL_TABLES},
+            stub_models=count(q.STUB_MODELS),
+            flagged_models=count(q.FLAGGED_MODELS),
+        )
 
     @abstractmethod
     def info(self) -> dict[str, Any]: ...
