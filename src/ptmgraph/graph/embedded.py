@@ -3,8 +3,8 @@
 Layout of a store folder: ``graph.lbdb`` (+ ``.wal``) is the database; ``ptmgraph-store.json`` says which
 ptmgraph store format wrote it; ``lineage-index/`` is a disposable cache of the lineage index.
 
-Writes go through ``COPY FROM`` an Arrow table for new rows (measured: ~400k rows/s; row-by-row upserts were
-~1,000/s) and ``LOAD FROM ... MATCH ... SET`` for rows that already exist, all inside one transaction per batch,
+Writes go through ``COPY FROM`` an Arrow table for new rows (1M model rows in 2.4 s here; ``UNWIND`` row upserts
+ran at ~850 rows/s) and ``LOAD FROM ... MATCH ... SET`` for rows that already exist, all inside one transaction per batch,
 so an interrupted ingest leaves the store as it was before the batch and re-running it converges.
 """
 
