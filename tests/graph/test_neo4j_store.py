@@ -168,6 +168,9 @@ def test_lineage_expands_one_level_per_round_trip():
         ("c/three", 2, ("base/M", "c/one", "c/three"))]
     expands = driver.statements(ns.EXPAND["down"])
     assert [sorted(s.params["keys"]) for s in expands] == [["base/m"], ["c/one", "c/two"], ["c/three"]]
+    assert all(s.params["rels"] is None for s in expands)
+    store.lineage("base/m", "down", relations={"quantized", "adapter"})
+    assert driver.statements(ns.EXPAND["down"])[-1].params["rels"] == ["adapter", "quantized"]
 
 
 def test_uri_and_credentials_from_environment(monkeypatch):

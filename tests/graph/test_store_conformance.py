@@ -99,6 +99,16 @@ def test_descendants_with_depth_paths_and_relations(store):
     assert [h.id for h in store.lineage(LLAMA, "down", max_depth=1)] == [VICUNA, CHAT]  # depth, then id
 
 
+def test_walks_can_follow_only_some_relations(store):
+    store.write(Batch.of(family()))
+    assert {h.id for h in store.lineage(LLAMA, "down", relations={"finetune", "quantized"})} == {CHAT, VICUNA, GGUF}
+    assert store.lineage(LLAMA, "down", relations={"adapter"}) == []
+    assert [r.repo for r in store.affected_repos(LLAMA, relations={"finetune"})] == [
+        "ggerganov/llama.cpp", "lm-sys/FastChat"]
+    assert [(h.id, h.relations) for h in store.lineage(MERGE, "up", relations={"merge"})] == [
+        (VICUNA, ("merge",)), (CHAT, ("merge",))]
+
+
 def test_ancestors_of_a_merge_reach_both_parents(store):
     store.write(Batch.of(family()))
     hits = store.lineage(MERGE.upper(), "up")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -273,14 +273,16 @@ class EmbeddedStore(GraphStore):
         rows = self._conn.execute(q.MODEL_BY_KEY, {"k": node_key(model_id)}).get_all()
         return _plain(rows[0][0]) if rows else None
 
-    def lineage(self, model_id: str, direction: Direction, max_depth: int | None = None) -> list[LineageHit]:
+    def lineage(self, model_id: str, direction: Direction, max_depth: int | None = None,
+                relations: Collection[str] | None = None) -> list[LineageHit]:
         index, start = self._start(model_id)
-        hits, _ = index.hits(start, direction, max_depth)
+        hits, _ = index.hits(start, direction, max_depth, _relations(relations))
         return hits
 
-    def affected_repos(self, model_id: str, max_depth: int | None = None) -> list[RepoHit]:
+    def affected_repos(self, model_id: str, max_depth: int | None = None,
+                       relations: Collection[str] | None = None) -> list[RepoHit]:
         index, start = self._start(model_id)
-        return index.affected(start, max_depth)
+        return index.affected(start, max_depth, _relations(relations))
 
     def lineage_cycles(self, limit: int = 20) -> list[list[str]]:
         """Groups of models whose declared lineage loops back on itself (kept as declared, reported here)."""
@@ -331,6 +333,10 @@ class EmbeddedStore(GraphStore):
     def _require_writable(self, what: str) -> None:
         if self.read_only:
             raise StoreError(f"store {self.uri} is open read-only; {what} needs it opened for writing")
+
+
+def _relations(relations: Collection[str] | None) -> frozenset[str] | None:
+    return None if relations is None else frozenset(relations)
 
 
 def wipe(path: Path) -> None:

@@ -140,9 +140,21 @@ class LineageIndex:
             return None
 
     # -- answers ------------------------------------------------------------------------------------------------
-    def walk(self, start: int, direction: Direction, max_depth: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """BFS from ``start``; returns reached offsets (in visit order), their depth, predecessor and edge."""
+    def _allowed(self, relations: frozenset[str] | None) -> np.ndarray | None:
+        if relations is None:
+            return None
+        cache = self.__dict__.setdefault("_allowed_cache", {})
+        if relations not in cache:
+            cache[relations] = pc.is_in(self.s["relation"], value_set=pa.array(sorted(relations))).to_numpy(
+                zero_copy_only=False)
+        return cache[relations]
+
+    def walk(self, start: int, direction: Direction, max_depth: int | None,
+             relations: frozenset[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """BFS from ``start`` along edges of the given relations (all when None); returns reached offsets (in
+        visit order), their depth, predecessor and edge."""
         csr = self.down if direction == "down" else self.up
+        allowed = self._allowed(relations)
         depth = np.full(self.n, -1, dtype=np.int64)
         pred = np.full(self.n, -1, dtype=np.int64)
         via = np.full(self.n, -1, dtype=np.int64)
@@ -153,6 +165,9 @@ class LineageIndex:
         while frontier.size and (max_depth is None or level < max_depth):
             level += 1
             src, dst, edge = csr.gather(frontier)
+            if allowed is not None:
+                keep = allowed[edge]
+                src, dst, edge = src[keep], dst[keep], edge[keep]
             fresh = depth[dst] < 0
             src, dst, edge = src[fresh], dst[fresh], edge[fresh]
             dst, first = np.unique(dst, return_index=True)
@@ -164,9 +179,10 @@ class LineageIndex:
         reached = np.concatenate(order) if order else np.empty(0, dtype=np.int64)
         return reached, depth, pred, via
 
-    def hits(self, start: int, direction: Direction, max_depth: int | None) -> tuple[list[LineageHit], np.ndarray]:
+    def hits(self, start: int, direction: Direction, max_depth: int | None,
+             relations: frozenset[str] | None = None) -> tuple[list[LineageHit], np.ndarray]:
         """The hits in report order (depth, then id), and the offsets they sit at."""
-        reached, depth, pred, via = self.walk(start, direction, max_depth)
+        reached, depth, pred, via = self.walk(start, direction, max_depth, relations)
         start_id = self.s["model_id"][start].as_py()
         if not reached.size:
             return [], reached
@@ -201,10 +217,10 @@ class LineageIndex:
                 gc.enable()
         return out, reached
 
-    def affected(self, start: int, max_depth: int | None) -> list[RepoHit]:
+    def affected(self, start: int, max_depth: int | None, relations: frozenset[str] | None = None) -> list[RepoHit]:
         """Repositories that load ``start`` or a descendant, each through its shallowest model (ties: by model
         id), ordered by depth then repository id. Vectorised; only the winners' paths are assembled."""
-        reached, depth, pred, _ = self.walk(start, "down", max_depth)
+        reached, depth, pred, _ = self.walk(start, "down", max_depth, relations)
         models = np.concatenate([np.array([start], dtype=np.int64), reached])
         model_of, repo, edge = self.uses.gather(models)
         if not repo.size:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from neo4j import READ_ACCESS, WRITE_ACCESS, GraphDatabase
@@ -46,10 +46,10 @@ EDGE_UPSERT = (
 )
 EXPAND = {
     "down": "UNWIND $keys AS k MATCH (p:Model {key: k})<-[e:DERIVED_FROM]-(c:Model) "
-            "RETURN k AS from_key, c.key AS key, c.id AS id, e.relation AS relation, e.provenance AS provenance, "
+            "WHERE $rels IS NULL OR e.relation IN $rels RETURN k AS from_key, c.key AS key, c.id AS id, e.relation AS relation, e.provenance AS provenance, "
             "c.stub AS stub",
     "up": "UNWIND $keys AS k MATCH (c:Model {key: k})-[e:DERIVED_FROM]->(p:Model) "
-          "RETURN k AS from_key, p.key AS key, p.id AS id, e.relation AS relation, e.provenance AS provenance, "
+          "WHERE $rels IS NULL OR e.relation IN $rels RETURN k AS from_key, p.key AS key, p.id AS id, e.relation AS relation, e.provenance AS provenance, "
           "p.stub AS stub",
 }
 USES_OF = "UNWIND $keys AS k MATCH (r:Repo)-[u:USES]->(m:Model {key: k}) RETURN r.id, k, u.file, u.line"
@@ -261,20 +261,24 @@ class Neo4jStore(GraphStore):
             raise ModelNotFound(f"model {model_id!r} is not in the store {self.uri}: check the id, or ingest it first")
         return rows[0][0]
 
-    def _expand(self, direction: Direction) -> Callable[[Sequence[str]], Iterable[Step]]:
+    def _expand(self, direction: Direction, relations: Collection[str] | None) -> Callable[[Sequence[str]], Iterable[Step]]:
+        rels = None if relations is None else sorted(relations)
+
         def expand(keys: Sequence[str]) -> Iterable[Step]:
-            _, rows = self._read(EXPAND[direction], {"keys": list(keys)})
+            _, rows = self._read(EXPAND[direction], {"keys": list(keys), "rels": rels})
             return [Step(r[0], r[1], r[2], r[3] or "unknown", r[4] or "", bool(r[5])) for r in rows]
 
         return expand
 
-    def lineage(self, model_id: str, direction: Direction, max_depth: int | None = None) -> list[LineageHit]:
+    def lineage(self, model_id: str, direction: Direction, max_depth: int | None = None,
+                relations: Collection[str] | None = None) -> list[LineageHit]:
         start = self._model_id(model_id)
-        return sort_hits(walk(node_key(start), start, self._expand(direction), max_depth))
+        return sort_hits(walk(node_key(start), start, self._expand(direction, relations), max_depth))
 
-    def affected_repos(self, model_id: str, max_depth: int | None = None) -> list[RepoHit]:
+    def affected_repos(self, model_id: str, max_depth: int | None = None,
+                       relations: Collection[str] | None = None) -> list[RepoHit]:
         start = self._model_id(model_id)
-        hits = walk(node_key(start), start, self._expand("down"), max_depth)
+        hits = walk(node_key(start), start, self._expand("down", relations), max_depth)
         keys = [node_key(start), *(node_key(h.id) for h in hits)]
         _, rows = self._read(USES_OF, {"keys": keys})
         return repos_reached(start, hits, [(r[0], r[1], r[2], r[3]) for r in rows])

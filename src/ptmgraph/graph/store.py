@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,12 +66,15 @@ class GraphStore(ABC):
         """The stored properties of one model, matched case-insensitively."""
 
     @abstractmethod
-    def lineage(self, model_id: str, direction: Direction, max_depth: int | None = None) -> list[LineageHit]:
-        """Ancestors (``up``) or descendants (``down``), each once, at its smallest depth, with its path."""
+    def lineage(self, model_id: str, direction: Direction, max_depth: int | None = None,
+                relations: Collection[str] | None = None) -> list[LineageHit]:
+        """Ancestors (``up``) or descendants (``down``), each once, at its smallest depth, with its path;
+        following only edges of ``relations`` when given."""
 
     @abstractmethod
-    def affected_repos(self, model_id: str, max_depth: int | None = None) -> list[RepoHit]:
-        """Repositories that load the model or any descendant within ``max_depth``."""
+    def affected_repos(self, model_id: str, max_depth: int | None = None,
+                       relations: Collection[str] | None = None) -> list[RepoHit]:
+        """Repositories that load the model or any descendant within ``max_depth`` (through ``relations``)."""
 
     @abstractmethod
     def lineage_cycles(self, limit: int = 20) -> list[list[str]]:
