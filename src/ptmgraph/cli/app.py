@@ -294,6 +294,97 @@ def infer_lineage(
 
 @app.command()
 @friendly_errors
+def flag(
+    model: Annotated[str, typer.Argument(help="The model the finding is about.")],
+    kind: Annotated[str, typer.Option(help="naming, license-conflict, unsafe-serialization, missing-metadata, ... "
+                                           "or your own kind.")],
+    reason: Annotated[str, typer.Option(help="What is wrong, in one sentence.")],
+    severity: Annotated[str, typer.Option(help="low | medium | high | critical")] = "medium",
+    flag_id: Annotated[str | None, typer.Option("--id", help="An id of your own (default: derived).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Raise a flag on a model; `ptmgraph propagate` then carries it downstream."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    from ptmgraph import domain as d
+    from ptmgraph.errors import ModelNotFound
+    from ptmgraph.graph.batch import Batch
+
+    with open_store(_store_uri()) as store:
+        found = store.model(model)
+        if found is None:
+            raise ModelNotFound(f"model {model!r} is not in the store {store.uri}: nothing was flagged; check the "
+                                "id, or ingest the model first")
+        ident = flag_id or "USER-" + hashlib.sha1(f"{found['id']}|{kind}|{reason}".encode()).hexdigest()[:10]
+        record = d.Flag(ident, found["id"], kind, severity, reason, "user",
+                        created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+        store.write(Batch.of([record]))
+    result = {"flag": ident, "model": found["id"], "kind": kind, "severity": record.severity.value}
+    if as_json:
+        emit_json(result)
+    else:
+        render.note(f"flagged {found['id']} as {kind} ({record.severity.value}): {ident}; run `ptmgraph propagate`")
+
+
+@app.command()
+@friendly_errors
+def propagate(as_json: JsonOption = False) -> None:
+    """Carry every flag to the descendants and repositories it reaches, recording the path that explains it."""
+    from ptmgraph.graph.propagation import propagate as run
+
+    with open_store(_store_uri()) as store, render.status(enabled=not as_json) as step:
+        step("propagating flags")
+        report = run(store).to_json()
+    if as_json:
+        emit_json(report)
+    else:
+        render.mapping("propagation", report)
+
+
+@app.command()
+@friendly_errors
+def affected(
+    model: Annotated[str, typer.Argument(help="A model id.")],
+    kind: Annotated[str | None, typer.Option(help="Follow only the relations this kind of flag passes through.")]
+    = None,
+    depth: Annotated[int | None, typer.Option("--depth", min=0, help="How many steps to follow.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Downstream models and repositories, ranked by downloads and depth, each with the path that explains it."""
+    from ptmgraph.graph.analyses import affected_report
+    from ptmgraph.graph.propagation import relations_for
+
+    with open_store(_store_uri(), read_only=True) as store:
+        report = affected_report(store, model, relations_for(kind) if kind else None, depth)
+    if as_json:
+        emit_json(report)
+    else:
+        render.affected(report)
+
+
+@app.command()
+@friendly_errors
+def why(
+    subject: Annotated[str, typer.Argument(help="A model id or a repository (owner/name).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Every flag that reaches a model or repository, and through what."""
+    from ptmgraph.errors import ModelNotFound
+    from ptmgraph.graph.propagation import why as explain
+
+    with open_store(_store_uri(), read_only=True) as store:
+        report = explain(store, subject)
+    if report is None:
+        raise ModelNotFound(f"{subject!r} is neither a model nor a repository in the store")
+    if as_json:
+        emit_json(report)
+    else:
+        render.why(report)
+
+
+@app.command()
+@friendly_errors
 def stats(as_json: JsonOption = False) -> None:
     """Counts of nodes and relationships in the store."""
     with open_store(_store_uri(), read_only=True) as store:

@@ -177,6 +177,32 @@ def lineage(report: dict[str, Any]) -> None:
         err.print(f"{len(report['descendants'])} descendant(s), {len(report['repos'])} repo(s)", style="dim")
 
 
+def affected(report: dict[str, Any]) -> None:
+    scope = "all relations" if report["relations"] is None else ", ".join(report["relations"]) or "no relation"
+    t = Table("model", "downloads", "depth", "path", title=f"downstream of {report['model']} ({scope})")
+    for m in report["models"][:200]:
+        t.add_row(escape(m["id"]), "" if m["downloads"] is None else f"{m['downloads']:,}", str(m["depth"]),
+                  escape(" → ".join(m["path"])))
+    out.print(t)
+    if report["repos"]:
+        out.print(repos_table(report["repos"], "GitHub projects exposed"))
+    err.print(f"{len(report['models'])} model(s), {len(report['repos'])} repo(s)", style="dim")
+
+
+def why(report: dict[str, Any]) -> None:
+    out.print(f"[bold]{escape(report['subject'])}[/] ({report['kind']})")
+    if not report["flags"] and not report["inherited"]:
+        out.print("no flag reaches it")
+    for f in report["flags"]:
+        out.print(f"  [bold red]{escape(f['flag'])}[/] {escape(f['kind'])} ({f['severity']}) raised on it: "
+                  f"{escape(f['summary'] or '')}")
+    for f in report["inherited"]:
+        steps = " ".join(f"{escape(a)} ←{rel}—" for a, rel in zip(f["path"], f["relations"])) + " " + escape(
+            f["path"][-1])
+        out.print(f"  [bold yellow]{escape(f['flag'])}[/] {escape(f['kind'])} ({f['severity']}) inherited at depth "
+                  f"{f['depth']}: {steps}")
+
+
 def demo(result: dict[str, Any]) -> None:
     stats_ = result["stats"]
     out.rule("[bold]ptmgraph demo")

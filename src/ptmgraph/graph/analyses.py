@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
+
+from ptmgraph import domain as d
 
 from ptmgraph.graph.store import GraphStore
 
@@ -30,3 +33,18 @@ def lineage_report(store: GraphStore, model_id: str, *, up: bool = True, down: b
 
 def model_flags(store: GraphStore) -> list[dict[str, Any]]:
     return store.query(FLAGS).records()
+
+
+def affected_report(store: GraphStore, model_id: str, relations: Collection[str] | None = None,
+                    max_depth: int | None = None) -> dict[str, Any]:
+    """Descendants ranked by downloads (most first), then depth; repositories by depth. Paths included."""
+    found = store.model(model_id)
+    hits = store.lineage(model_id, "down", max_depth, relations)
+    keys = [d.node_key(h.id) for h in hits]
+    downloads = dict(store.query("UNWIND $keys AS k MATCH (m:Model {key: k}) RETURN m.key, m.downloads",
+                                 {"keys": keys}).rows) if keys else {}
+    models = [{**h.to_json(), "downloads": downloads.get(d.node_key(h.id))} for h in hits]
+    models.sort(key=lambda m: (-(m["downloads"] or 0), m["depth"], m["id"].lower()))
+    return {"model": found["id"] if found else model_id, "relations": sorted(relations) if relations is not None
+            else None, "models": models, "repos": [r.to_json() for r in store.affected_repos(model_id, max_depth,
+                                                                                              relations)]}

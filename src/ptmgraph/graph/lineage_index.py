@@ -145,7 +145,7 @@ class LineageIndex:
             return None
         cache = self.__dict__.setdefault("_allowed_cache", {})
         if relations not in cache:
-            cache[relations] = pc.is_in(self.s["relation"], value_set=pa.array(sorted(relations))).to_numpy(
+            cache[relations] = pc.is_in(self.s["relation"], value_set=pa.array(sorted(relations), type=pa.string())).to_numpy(
                 zero_copy_only=False)
         return cache[relations]
 
