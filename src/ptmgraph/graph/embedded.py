@@ -211,9 +211,16 @@ class EmbeddedStore(GraphStore):
         return set(result.get_as_arrow().column(0).to_pylist())
 
     def _upsert_nodes(self, table: s.NodeTable, rows: list[Row]) -> tuple[int, int]:
-        existing = self._existing_keys(table.label, [row["key"] for row in rows])
-        new = [row for row in rows if row["key"] not in existing]
-        old = [row for row in rows if row["key"] in existing and not row.get("stub")]
+        names = [name for name, _ in table.columns]
+        returned = ", ".join(f"n.{name}" for name in names)
+        found = self._conn.execute(f"LOAD FROM $t MATCH (n:{table.label} {{key: c_key}}) RETURN {returned}",
+                                   {"t": pa.table({"c_key": [row["key"] for row in rows]})}).get_as_arrow()
+        stored = _rows_by_key(found, names, key_columns=1)
+        new = [row for row in rows if row["key"] not in stored]
+        # Only rows that would change something are updated: SET runs at ~20k rows/s here, while reading the stored
+        # values back is ~10x faster, so re-running an ingest costs a read, not a rewrite.
+        old = [row for row in rows if row["key"] in stored and not row.get("stub")
+               and _changes(row, stored[row["key"]], names)]
         if new:
             self._conn.execute(f"COPY {table.label} FROM $t", {"t": _arrow(table.columns, new)})
         if old:
@@ -240,12 +247,13 @@ class EmbeddedStore(GraphStore):
         pattern = f"(a:{from_label} {{key: c_from}})-[e:{rel.type}]->(b:{to_label} {{key: c_to}})"
         probe = pa.table({"c_from": [e.from_key for e in edges], "c_to": [e.to_key for e in edges],
                           "c_disc": [e.props["disc"] for e in edges]})
-        found = self._conn.execute(f"LOAD FROM $t MATCH {pattern} WHERE e.disc = c_disc RETURN c_from, c_to, c_disc",
-                                   {"t": probe})
-        table = found.get_as_arrow()
-        existing = set(zip(*(table.column(i).to_pylist() for i in range(3))))
-        new = [e for e in edges if e.identity not in existing]
-        old = [e for e in edges if e.identity in existing]
+        names = ["from", "to", "disc", *(name for name, _ in rel.props)]
+        returned = ", ".join(["c_from", "c_to", "c_disc", *(f"e.{name}" for name, _ in rel.props)])
+        found = self._conn.execute(f"LOAD FROM $t MATCH {pattern} WHERE e.disc = c_disc RETURN {returned}",
+                                   {"t": probe}).get_as_arrow()
+        stored = _rows_by_key(found, names, key_columns=3)
+        new = [e for e in edges if e.identity not in stored]
+        old = [e for e in edges if e.identity in stored and _changes(e.props, stored[e.identity], names)]
         columns = (("from", s.STRING), ("to", s.STRING), *rel.columns)
         if new:
             rows = [{"from": e.from_key, "to": e.to_key, **e.props} for e in new]
@@ -333,6 +341,20 @@ class EmbeddedStore(GraphStore):
     def _require_writable(self, what: str) -> None:
         if self.read_only:
             raise StoreError(f"store {self.uri} is open read-only; {what} needs it opened for writing")
+
+
+def _rows_by_key(table: pa.Table, names: list[str], key_columns: int) -> dict[Any, dict[str, Any]]:
+    """Stored rows keyed by their identity (the first ``key_columns`` columns), as {column name: value}."""
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    keys = zip(*columns[:key_columns]) if key_columns > 1 else iter(columns[0])
+    return {key: dict(zip(names, values)) for key, values in zip(keys, zip(*columns))}
+
+
+def _changes(row: Row, stored: dict[str, Any], names: list[str]) -> bool:
+    """Would writing ``row`` change the stored values (nulls keep what is stored; a stub becomes real)?"""
+    if stored.get("stub"):
+        return True
+    return any(row.get(name) is not None and row[name] != stored.get(name) for name in names)
 
 
 def _relations(relations: Collection[str] | None) -> frozenset[str] | None:
