@@ -38,6 +38,10 @@ def test_demo_tour_answers_lineage_flags_and_naming(demo_store):
     assert tour["flagged"]["stub"] is True
     assert [r["repo"] for r in tour["flagged"]["repos"]] == ["tloen/alpaca-lora"]
     assert {f["model"] for f in tour["naming"]} >= {"microsoft/codebert-base", "microsoft/deberta-v3-base"}
+    assert tour["propagation"]["flags"] == 6 and tour["propagation"]["inherited_models"] >= 1
+    reached = {f["kind"]: f for f in tour["why"]["inherited"]}
+    assert set(reached) == {"license-conflict", "missing-metadata"}
+    assert list(reached["license-conflict"]["path"]) == ["decapoda-research/llama-7b-hf", "tloen/alpaca-lora"]
 
 
 def test_demo_is_idempotent_and_prints_a_tour(tmp_path):

@@ -219,9 +219,13 @@ def demo(result: dict[str, Any]) -> None:
         out.print(f"[bold red]{escape(flag['flag'])}[/] {escape(flag['kind'])} ({escape(flag['severity'])}) on "
                   f"[bold]{escape(flag['model'])}[/]: {escape(flag['summary'])}")
     lineage(flagged)
-    out.rule("4. Names that do not say what a model is")
+    out.rule("4. Names that do not say what a model is, and who inherits that")
     for flag in result["naming"]:
         out.print(f"• [bold]{escape(flag['model'])}[/]: {escape(flag['summary'])}")
+    p = result["propagation"]
+    out.print(f"Propagating {p['flags']} flags reached {p['inherited_models']} models and {p['inherited_repos']} "
+              f"projects. Why is {escape(result['why']['subject'])} exposed?")
+    why(result["why"])
     out.rule()
     out.print("Next: [bold]ptmgraph lineage MODEL[/], [bold]ptmgraph query \"MATCH (m:Model) RETURN m.id LIMIT 5\"[/], "
               "[bold]ptmgraph stats[/]. Add [bold]--json[/] for scripts.")
