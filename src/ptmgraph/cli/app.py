@@ -24,6 +24,9 @@ app = typer.Typer(
 )
 store_app = typer.Typer(help="Inspect or reset the store.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
+detect_app = typer.Typer(help="Run a detector over the whole store and record what it finds as flags.",
+                         no_args_is_help=True)
+app.add_typer(detect_app, name="detect")
 ingest_app = typer.Typer(help="Load a source into the store (batched, idempotent: re-run to resume).",
                          no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
@@ -325,6 +328,31 @@ def flag(
         emit_json(result)
     else:
         render.note(f"flagged {found['id']} as {kind} ({record.severity.value}): {ident}; run `ptmgraph propagate`")
+
+
+@detect_app.command("licenses")
+@friendly_errors
+def detect_licenses(as_json: JsonOption = False) -> None:
+    """Licence conflicts: projects loading models whose terms they contradict, and derivatives that drop their
+    parent's restrictions (name-inferred lineage is not used)."""
+    from ptmgraph.graph.batch import Batch
+    from ptmgraph.graph.licenses import detect
+
+    with open_store(_store_uri()) as store, render.status(enabled=not as_json) as step:
+        step("checking licences")
+        flags = list(detect(store))
+        if flags:
+            store.write(Batch.of(flags))
+    result = {"flags": len(flags),
+              "on_repos": sum(1 for f in flags if f.subject_kind.value == "Repo"),
+              "on_models": sum(1 for f in flags if f.subject_kind.value == "Model"),
+              "examples": [{"id": f.id, "subject": f.subject, "summary": f.summary} for f in flags[:20]]}
+    if as_json:
+        emit_json(result)
+    else:
+        render.table(["flag", "on", "finding"], [[e["id"], e["subject"], e["summary"]] for e in result["examples"]],
+                     title=f"{result['flags']:,} licence conflict(s): {result['on_repos']:,} in projects, "
+                           f"{result['on_models']:,} along lineage (first 20 shown)")
 
 
 @app.command()
