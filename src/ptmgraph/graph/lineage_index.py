@@ -155,9 +155,7 @@ class LineageIndex:
         visit order), their depth, predecessor and edge."""
         csr = self.down if direction == "down" else self.up
         allowed = self._allowed(relations)
-        depth = np.full(self.n, -1, dtype=np.int64)
-        pred = np.full(self.n, -1, dtype=np.int64)
-        via = np.full(self.n, -1, dtype=np.int64)
+        depth, pred, via = self._scratch()
         depth[start] = 0
         frontier = np.array([start], dtype=np.int64)
         order = []
@@ -177,7 +175,20 @@ class LineageIndex:
             order.append(dst)
             frontier = dst
         reached = np.concatenate(order) if order else np.empty(0, dtype=np.int64)
+        self._touched = np.append(reached, start)
         return reached, depth, pred, via
+
+    def _scratch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-model work arrays, allocated once and reset where the previous walk wrote, so that a walk costs
+        what it reaches rather than the size of the graph. Valid until the next walk (callers consume them
+        first; the CLI is single-threaded)."""
+        if getattr(self, "_buffers", None) is None:
+            self._buffers = tuple(np.full(self.n, -1, dtype=np.int64) for _ in range(3))
+            self._touched = None
+        if self._touched is not None:
+            for array in self._buffers:
+                array[self._touched] = -1
+        return self._buffers
 
     def hits(self, start: int, direction: Direction, max_depth: int | None,
              relations: frozenset[str] | None = None) -> tuple[list[LineageHit], np.ndarray]:
