@@ -273,25 +273,17 @@ def infer_lineage(
     as_json: JsonOption = False,
 ) -> None:
     """Propose parents for models that declare none, from name patterns; written as `name-inferred` edges."""
-    from ptmgraph.graph.batch import Batch
-    from ptmgraph.ingest.infer_lineage import DECLARED, propose
+    from ptmgraph.ingest.infer_lineage import infer
 
     with open_store(_store_uri(), read_only=dry_run) as store:
-        ids = [row[0] for row in store.query("MATCH (m:Model) WHERE m.stub = false RETURN m.id").rows]
-        declared = {row[0] for row in store.query(
-            "MATCH (c:Model)-[e:DERIVED_FROM]->(:Model) WHERE e.provenance IN $p RETURN DISTINCT c.key",
-            {"p": list(DECLARED)}).rows}
-        proposals = list(propose(ids, declared))
-        if not dry_run and proposals:
-            store.write(Batch.of(p.record() for p in proposals))
-    result = {"models": len(ids), "with_declared_parent": len(declared), "proposed": len(proposals),
-              "written": not dry_run, "proposals": [vars(p) for p in proposals]}
+        result = infer(store, write=not dry_run)
+    proposals = result["proposals"]
     if as_json:
         emit_json(result)
     else:
         render.table(["child", "parent", "relation", "confidence"],
-                     [[p.child, p.parent, p.relation, p.confidence] for p in proposals[:50]],
-                     title=f"{len(proposals):,} proposed parent(s) for {len(ids):,} models"
+                     [[p["child"], p["parent"], p["relation"], p["confidence"]] for p in proposals[:50]],
+                     title=f"{len(proposals):,} proposed parent(s) for {result['models']:,} models"
                            + (" (dry run)" if dry_run else ""))
 
 
@@ -307,27 +299,15 @@ def flag(
     as_json: JsonOption = False,
 ) -> None:
     """Raise a flag on a model; `ptmgraph propagate` then carries it downstream."""
-    import hashlib
-    from datetime import UTC, datetime
-
-    from ptmgraph import domain as d
-    from ptmgraph.errors import ModelNotFound
-    from ptmgraph.graph.batch import Batch
+    from ptmgraph.graph.propagation import raise_flag
 
     with open_store(_store_uri()) as store:
-        found = store.model(model)
-        if found is None:
-            raise ModelNotFound(f"model {model!r} is not in the store {store.uri}: nothing was flagged; check the "
-                                "id, or ingest the model first")
-        ident = flag_id or "USER-" + hashlib.sha1(f"{found['id']}|{kind}|{reason}".encode()).hexdigest()[:10]
-        record = d.Flag(ident, found["id"], kind, severity, reason, "user",
-                        created_at=datetime.now(UTC).isoformat(timespec="seconds"))
-        store.write(Batch.of([record]))
-    result = {"flag": ident, "model": found["id"], "kind": kind, "severity": record.severity.value}
+        record = raise_flag(store, model, kind, severity, reason, flag_id)
     if as_json:
-        emit_json(result)
+        emit_json({"flag": record.id, "model": record.subject, "kind": kind, "severity": record.severity.value})
     else:
-        render.note(f"flagged {found['id']} as {kind} ({record.severity.value}): {ident}; run `ptmgraph propagate`")
+        render.note(f"flagged {record.subject} as {kind} ({record.severity.value}): {record.id}; "
+                    "run `ptmgraph propagate`")
 
 
 @detect_app.command("licenses")

@@ -44,13 +44,11 @@ EDGE_UPSERT = (
     "UNWIND $rows AS r MATCH (a:{from_label} {{key: r.f}}) MATCH (b:{to_label} {{key: r.t}}) "
     "MERGE (a)-[e:{rel} {{disc: r.disc}}]->(b) SET e += r.props"
 )
+_EXPAND_RETURN = ("WHERE $rels IS NULL OR e.relation IN $rels RETURN k AS from_key, {end}.key AS key, {end}.id AS id, "
+                  "e.relation AS relation, e.provenance AS provenance, {end}.stub AS stub")
 EXPAND = {
-    "down": "UNWIND $keys AS k MATCH (p:Model {key: k})<-[e:DERIVED_FROM]-(c:Model) "
-            "WHERE $rels IS NULL OR e.relation IN $rels RETURN k AS from_key, c.key AS key, c.id AS id, e.relation AS relation, e.provenance AS provenance, "
-            "c.stub AS stub",
-    "up": "UNWIND $keys AS k MATCH (c:Model {key: k})-[e:DERIVED_FROM]->(p:Model) "
-          "WHERE $rels IS NULL OR e.relation IN $rels RETURN k AS from_key, p.key AS key, p.id AS id, e.relation AS relation, e.provenance AS provenance, "
-          "p.stub AS stub",
+    "down": "UNWIND $keys AS k MATCH (p:Model {key: k})<-[e:DERIVED_FROM]-(c:Model) " + _EXPAND_RETURN.format(end="c"),
+    "up": "UNWIND $keys AS k MATCH (c:Model {key: k})-[e:DERIVED_FROM]->(p:Model) " + _EXPAND_RETURN.format(end="p"),
 }
 USES_OF = "UNWIND $keys AS k MATCH (r:Repo)-[u:USES]->(m:Model {key: k}) RETURN r.id, k, u.file, u.line"
 MODEL_ID = "MATCH (m:Model {key: $k}) RETURN m.id"

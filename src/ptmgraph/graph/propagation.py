@@ -32,6 +32,26 @@ ORIGINS = ("MATCH (m:Model)-[:HAS_FLAG]->(f:Flag) RETURN m.id AS model, f.id AS 
            "ORDER BY f.id")
 
 
+def raise_flag(store: GraphStore, model_id: str, kind: str, severity: str, reason: str,
+               flag_id: str | None = None) -> d.Flag:
+    """A user's finding on a model that exists (else nothing is written); the id is derived when not given, so
+    raising the same finding twice leaves one flag."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    from ptmgraph.errors import ModelNotFound
+
+    found = store.model(model_id)
+    if found is None:
+        raise ModelNotFound(f"model {model_id!r} is not in the store {store.uri}: nothing was flagged; check the "
+                            "id, or ingest the model first")
+    ident = flag_id or "USER-" + hashlib.sha1(f"{found['id']}|{kind}|{reason}".encode()).hexdigest()[:10]
+    record = d.Flag(ident, found["id"], kind, severity, reason, "user",
+                    created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    store.write(Batch.of([record]))
+    return record
+
+
 def relations_for(kind: str) -> frozenset[str]:
     """Flags of kinds this table does not know (user flags, imported advisories) flow like licence terms."""
     return POLICY.get(kind, ALL)

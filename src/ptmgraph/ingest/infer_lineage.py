@@ -98,3 +98,19 @@ def propose(model_ids: Iterable[str], declared_children: set[str]) -> Iterator[P
                            f"name {name!r} matches the {relation} pattern; base {match.group('base')!r} "
                            f"resolved to {parent!r} ({how})")
             break
+
+
+DECLARED_CHILDREN = ("MATCH (c:Model)-[e:DERIVED_FROM]->(:Model) WHERE e.provenance IN $p RETURN DISTINCT c.key")
+
+
+def infer(store, write: bool = True) -> dict:
+    """Propose parents for every described model without a declared one; write them unless ``write`` is False."""
+    from ptmgraph.graph.batch import Batch
+
+    ids = [row[0] for row in store.query("MATCH (m:Model) WHERE m.stub = false RETURN m.id").rows]
+    declared = {row[0] for row in store.query(DECLARED_CHILDREN, {"p": list(DECLARED)}).rows}
+    proposals = list(propose(ids, declared))
+    if write and proposals:
+        store.write(Batch.of(p.record() for p in proposals))
+    return {"models": len(ids), "with_declared_parent": len(declared), "proposed": len(proposals),
+            "written": write, "proposals": [vars(p) for p in proposals]}
