@@ -109,3 +109,17 @@ def test_lineage_index_is_cached_on_disk_and_follows_writes(tmp_path):
 
 def test_default_location_follows_xdg(tmp_path):
     assert embedded.default_path() == tmp_path / "xdg" / "ptmgraph" / "graph"
+
+
+def test_writing_flags_alone_keeps_the_lineage_index(tmp_path):
+    with EmbeddedStore(tmp_path / "s") as store:
+        store.write(Batch.of(RECORDS))
+        store.lineage("a/base", "down")
+        index = store._index
+        store.write(Batch.of([d.Flag("F", "a/base", "naming"), d.InheritedFlag("F", "a/child", ("a/base", "a/child"),
+                                                                              ("finetune",))]))
+        store.lineage("a/base", "down")
+        assert store._index is index  # not rebuilt
+        store.write(Batch.of([d.Flag("G", "a/new-model", "naming")]))  # creates a stub model: index must follow
+        assert [h.id for h in store.lineage("a/base", "down")] == ["a/child"]
+        assert store._index is not index

@@ -310,29 +310,47 @@ def flag(
                     "run `ptmgraph propagate`")
 
 
-@detect_app.command("licenses")
-@friendly_errors
-def detect_licenses(as_json: JsonOption = False) -> None:
-    """Licence conflicts: projects loading models whose terms they contradict, and derivatives that drop their
-    parent's restrictions (name-inferred lineage is not used)."""
-    from ptmgraph.graph.batch import Batch
-    from ptmgraph.graph.licenses import detect
+DETECTORS = {
+    "licenses": ("ptmgraph.graph.licenses:detect",
+                 "Licence conflicts: projects loading models whose terms they contradict, and derivatives that drop "
+                 "their parent's restrictions (name-inferred lineage is not used)."),
+    "serialization": ("ptmgraph.graph.detectors:unsafe_serialization",
+                      "Models whose weights come only as pickle files (.bin, .pt, .pkl, .ckpt), with no safetensors."),
+    "metadata": ("ptmgraph.graph.detectors:missing_metadata",
+                 "Models without a card, without a licence, or named like a derivative without a declared base."),
+}
 
-    with open_store(_store_uri()) as store, render.status(enabled=not as_json) as step:
-        step("checking licences")
-        flags = list(detect(store))
-        if flags:
-            store.write(Batch.of(flags))
-    result = {"flags": len(flags),
-              "on_repos": sum(1 for f in flags if f.subject_kind.value == "Repo"),
-              "on_models": sum(1 for f in flags if f.subject_kind.value == "Model"),
-              "examples": [{"id": f.id, "subject": f.subject, "summary": f.summary} for f in flags[:20]]}
-    if as_json:
-        emit_json(result)
-    else:
-        render.table(["flag", "on", "finding"], [[e["id"], e["subject"], e["summary"]] for e in result["examples"]],
-                     title=f"{result['flags']:,} licence conflict(s): {result['on_repos']:,} in projects, "
-                           f"{result['on_models']:,} along lineage (first 20 shown)")
+
+def _detect_command(name: str) -> Callable[..., None]:
+    def command(as_json: JsonOption = False) -> None:
+        import importlib
+
+        from ptmgraph.graph.batch import Batch
+
+        module, function = DETECTORS[name][0].split(":")
+        detector = getattr(importlib.import_module(module), function)
+        with open_store(_store_uri()) as store, render.status(enabled=not as_json) as step:
+            step(f"running the {name} detector")
+            flags = list(detector(store))
+            if flags:
+                store.write(Batch.of(flags))
+        result = {"detector": name, "flags": len(flags),
+                  "on_repos": sum(1 for f in flags if f.subject_kind.value == "Repo"),
+                  "on_models": sum(1 for f in flags if f.subject_kind.value == "Model"),
+                  "examples": [{"id": f.id, "subject": f.subject, "summary": f.summary} for f in flags[:20]]}
+        if as_json:
+            emit_json(result)
+        else:
+            render.table(["flag", "on", "finding"], [[e["id"], e["subject"], e["summary"]] for e in result["examples"]],
+                         title=f"{name}: {result['flags']:,} flag(s), {result['on_repos']:,} on projects, "
+                               f"{result['on_models']:,} on models (first 20 shown); run `ptmgraph propagate` next")
+
+    command.__doc__ = DETECTORS[name][1]
+    return friendly_errors(command)
+
+
+for _name in DETECTORS:
+    detect_app.command(_name)(_detect_command(_name))
 
 
 @app.command()

@@ -36,7 +36,7 @@ from ptmgraph.graph.lineage import Direction, LineageHit, RepoHit
 from ptmgraph.graph.lineage_index import LineageIndex
 from ptmgraph.graph.store import GraphStore, QueryResult, WriteStats, check_parameters
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2  # 2: Meta.lineage_generation
 DB_FILE = "graph.lbdb"
 MARKER = "ptmgraph-store.json"
 INDEX_DIR = "lineage-index"
@@ -59,7 +59,8 @@ def default_path() -> Path:
 
 
 def _ddl() -> list[str]:
-    statements = ["CREATE NODE TABLE IF NOT EXISTS Meta(key STRING PRIMARY KEY, schema_version INT64, generation INT64)"]
+    statements = ["CREATE NODE TABLE IF NOT EXISTS Meta(key STRING PRIMARY KEY, schema_version INT64, "
+                  "generation INT64, lineage_generation INT64)"]
     for table in s.NODE_TABLES.values():
         cols = ", ".join(f"{name} {kind}" for name, kind in table.columns)
         statements.append(f"CREATE NODE TABLE IF NOT EXISTS {table.label}({cols}, PRIMARY KEY(key))")
@@ -113,7 +114,8 @@ class EmbeddedStore(GraphStore):
             for statement in _ddl():
                 self._conn.execute(statement)
             self._conn.execute(
-                "MERGE (m:Meta {key: 'store'}) ON CREATE SET m.schema_version = $v, m.generation = 0",
+                "MERGE (m:Meta {key: 'store'}) ON CREATE SET m.schema_version = $v, m.generation = 0, "
+                "m.lineage_generation = 0",
                 {"v": s.SCHEMA_VERSION},
             )
             marker = self.path / MARKER
@@ -173,19 +175,27 @@ class EmbeddedStore(GraphStore):
         stats = WriteStats()
         if not len(batch):
             return stats
+        indexed = False  # did this write change anything the lineage index is built from?
         self._conn.execute("BEGIN TRANSACTION")
         try:
             for label, rows in batch.nodes.items():
                 created, updated = self._upsert_nodes(s.NODE_TABLES[label], list(rows.values()))
                 stats.nodes_created += created
                 stats.nodes_updated += updated
+                indexed |= label in _INDEXED_NODES and bool(created or updated)
             for (rel, from_label, to_label), edges in batch.edges.items():
-                stats.stubs_created += self._ensure_endpoints(from_label, [(e.from_key, e.from_id) for e in edges.values()])
-                stats.stubs_created += self._ensure_endpoints(to_label, [(e.to_key, e.to_id) for e in edges.values()])
+                for label, ends in ((from_label, [(e.from_key, e.from_id) for e in edges.values()]),
+                                    (to_label, [(e.to_key, e.to_id) for e in edges.values()])):
+                    stubs = self._ensure_endpoints(label, ends)
+                    stats.stubs_created += stubs
+                    indexed |= label in _INDEXED_NODES and bool(stubs)
                 created, updated = self._upsert_edges(s.REL_TABLES[rel], from_label, to_label, list(edges.values()))
                 stats.edges_created += created
                 stats.edges_updated += updated
+                indexed |= rel in _INDEXED_EDGES and bool(created or updated)
             self._conn.execute("MATCH (m:Meta {key: 'store'}) SET m.generation = m.generation + 1")
+            if indexed:
+                self._conn.execute("MATCH (m:Meta {key: 'store'}) SET m.lineage_generation = m.lineage_generation + 1")
             self._conn.execute("COMMIT")
         except BaseException as exc:
             try:
@@ -302,11 +312,12 @@ class EmbeddedStore(GraphStore):
             raise ModelNotFound(f"model {model_id!r} is not in the store {self.uri}: check the id, or ingest it first")
         return self._lineage_index(), int(rows[0][0])
 
-    def _generation(self) -> int:
-        return int(self._conn.execute("MATCH (m:Meta {key: 'store'}) RETURN m.generation").get_all()[0][0])
+    def _generation(self, field: str = "generation") -> int:
+        # `field` is one of two fixed property names, never user input.
+        return int(self._conn.execute(f"MATCH (m:Meta {{key: 'store'}}) RETURN m.{field}").get_all()[0][0])
 
     def _lineage_index(self) -> LineageIndex:
-        generation = self._generation()
+        generation = self._generation("lineage_generation")
         if self._index is not None and self._index_generation == generation:
             return self._index
         stamp = {"generation": generation, "schema_version": s.SCHEMA_VERSION}
@@ -341,6 +352,11 @@ class EmbeddedStore(GraphStore):
     def _require_writable(self, what: str) -> None:
         if self.read_only:
             raise StoreError(f"store {self.uri} is open read-only; {what} needs it opened for writing")
+
+
+# What the lineage index is built from: writes that change none of it (flags, licences) leave it valid.
+_INDEXED_NODES = {"Model", "Repo"}
+_INDEXED_EDGES = {"DERIVED_FROM", "USES"}
 
 
 def _rows_by_key(table: pa.Table, names: list[str], key_columns: int) -> dict[Any, dict[str, Any]]:

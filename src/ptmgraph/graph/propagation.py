@@ -80,17 +80,25 @@ def inherited(store: GraphStore, model_id: str, flag_id: str, kind: str) -> list
     return records
 
 
+RECORDS_PER_WRITE = 50_000
+
+
 def propagate(store: GraphStore) -> PropagationReport:
     report = PropagationReport()
+    pending: list[d.InheritedFlag] = []
     for origin in store.query(ORIGINS).records():
         records = inherited(store, origin["model"], origin["flag"], origin["kind"])
-        if records:
-            store.write(Batch.of(records))
+        pending.extend(records)
+        if len(pending) >= RECORDS_PER_WRITE:  # one write per many flags: a write is a transaction
+            store.write(Batch.of(pending))
+            pending = []
         report.flags += 1
         models = sum(1 for r in records if r.subject_kind == d.SubjectKind.MODEL)
         report.inherited_models += models
         report.inherited_repos += len(records) - models
         report.by_kind[origin["kind"]] = report.by_kind.get(origin["kind"], 0) + len(records)
+    if pending:
+        store.write(Batch.of(pending))
     return report
 
 
