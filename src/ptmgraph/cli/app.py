@@ -290,17 +290,35 @@ def infer_lineage(
 @app.command()
 @friendly_errors
 def flag(
-    model: Annotated[str, typer.Argument(help="The model the finding is about.")],
-    kind: Annotated[str, typer.Option(help="naming, license-conflict, unsafe-serialization, missing-metadata, ... "
-                                           "or your own kind.")],
-    reason: Annotated[str, typer.Option(help="What is wrong, in one sentence.")],
+    model: Annotated[str | None, typer.Argument(help="The model the finding is about.")] = None,
+    kind: Annotated[str | None, typer.Option(help="naming, license-conflict, unsafe-serialization, "
+                                                  "missing-metadata, ... or your own kind.")] = None,
+    reason: Annotated[str | None, typer.Option(help="What is wrong, in one sentence.")] = None,
     severity: Annotated[str, typer.Option(help="low | medium | high | critical")] = "medium",
     flag_id: Annotated[str | None, typer.Option("--id", help="An id of your own (default: derived).")] = None,
+    import_file: Annotated[str | None, typer.Option("--import", help="OSV JSON advisories naming affected "
+                                                                      "models; all or nothing is written.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Raise a flag on a model; `ptmgraph propagate` then carries it downstream."""
-    from ptmgraph.graph.propagation import raise_flag
+    """Raise a flag on a model (or import OSV advisories); `ptmgraph propagate` then carries it downstream."""
+    from ptmgraph.errors import PtmgraphError
+    from ptmgraph.graph.propagation import import_flags, raise_flag
 
+    if import_file:
+        with open_store(_store_uri()) as store:
+            written, problems = import_flags(store, import_file)
+        if problems:
+            for problem in problems[:20]:
+                render.note(problem)
+            raise PtmgraphError(f"{import_file}: {len(problems)} problem(s) (first ones above); nothing was "
+                                "written: fix the file and import it again")
+        if as_json:
+            emit_json({"imported": len(written), "flags": [f.id for f in written]})
+        else:
+            render.note(f"imported {len(written)} flag(s) from {import_file}; run `ptmgraph propagate`")
+        return
+    if not model or not kind or not reason:
+        raise PtmgraphError("flag needs MODEL, --kind and --reason (or --import FILE)")
     with open_store(_store_uri()) as store:
         record = raise_flag(store, model, kind, severity, reason, flag_id)
     if as_json:

@@ -52,6 +52,21 @@ def raise_flag(store: GraphStore, model_id: str, kind: str, severity: str, reaso
     return record
 
 
+def import_flags(store: GraphStore, path: str) -> tuple[list[d.Flag], list[str]]:
+    """OSV advisories as flags, all or nothing: any problem in the file, or an affected model the store does not
+    know, and nothing is written."""
+    from ptmgraph.ingest.osv import parse
+
+    flags, problems = parse(path)
+    for f in flags:
+        if store.model(f.subject) is None:
+            problems.append(f"{path}: {f.id.split(':', 1)[0]}: affected model {f.subject!r} is not in the store")
+    if problems:
+        return [], problems
+    store.write(Batch.of(flags))
+    return flags, []
+
+
 def relations_for(kind: str) -> frozenset[str]:
     """Flags of kinds this table does not know (user flags, imported advisories) flow like licence terms."""
     return POLICY.get(kind, ALL)
