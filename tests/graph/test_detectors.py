@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 from ptmgraph import domain as d
 from ptmgraph.cli.app import app
 from ptmgraph.graph.batch import Batch
-from ptmgraph.graph.detectors import missing_metadata, unsafe_serialization
+from ptmgraph.graph.detectors import lineage_inconsistent, missing_metadata, unsafe_serialization
 from ptmgraph.graph.embedded import EmbeddedStore
 
 MODELS = [
@@ -47,3 +47,23 @@ def test_cli_detect_is_idempotent(tmp_path):
     runner.invoke(app, [*store, "detect", "serialization", "--json"])
     stats = json.loads(runner.invoke(app, [*store, "stats", "--json"]).stdout)
     assert stats["nodes"]["Flag"] == 1
+
+
+def test_lineage_that_contradicts_itself(tmp_path):
+    with EmbeddedStore(tmp_path / "s") as store:
+        store.write(Batch.of([
+            d.Model("b/base", model_type="llama", created_at="2023-07-18T00:00:00Z"),
+            d.Model("b/ft", model_type="mistral", created_at="2023-08-01T00:00:00Z"),
+            d.Lineage("b/ft", "b/base", "finetune"),
+            d.Model("b/older", model_type="llama", created_at="2023-01-01T00:00:00Z"),
+            d.Lineage("b/older", "b/base", "finetune"),
+            d.Model("b/merge", model_type="mistral"), d.Lineage("b/merge", "b/base", "merge"),
+            d.Model("b/q", model_type="llama"), d.Lineage("b/q", "b/base", "quantized"),
+            d.Model("b/on-q", model_type="llama"), d.Lineage("b/on-q", "b/q", "finetune"),
+            d.Lineage("b/inferred-only", "b/q", "finetune", "name-inferred", 0.6),
+        ]))
+        flags = {f.subject: json.loads(f.evidence) for f in lineage_inconsistent(store)}
+        assert set(flags) == {"b/ft", "b/older", "b/q"}
+        assert "differs from its parent's 'llama'" in flags["b/ft"]["problems"][0]
+        assert "created after it" in flags["b/older"]["problems"][0]
+        assert flags["b/q"] == {"children": ["b/on-q (finetune)"]}  # the name-inferred child is not evidence

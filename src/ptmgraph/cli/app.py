@@ -336,6 +336,9 @@ DETECTORS = {
                       "Models whose weights come only as pickle files (.bin, .pt, .pkl, .ckpt), with no safetensors."),
     "metadata": ("ptmgraph.graph.detectors:missing_metadata",
                  "Models without a card, without a licence, or named like a derivative without a declared base."),
+    "lineage": ("ptmgraph.graph.detectors:lineage_inconsistent",
+                "Declared lineage that contradicts itself: model_type changes through a fine-tune, a parent newer "
+                "than its child, children of a quantized model."),
 }
 
 

@@ -56,3 +56,37 @@ def missing_metadata(store: GraphStore) -> Iterator[d.Flag]:
                          "medium" if "licence" in missing else "low",
                          f"{model_id} declares no {', no '.join(missing)}", "ptmgraph-metadata",
                          json.dumps({"missing": missing}, sort_keys=True))
+
+
+DECLARED_EDGES = ("MATCH (c:Model)-[e:DERIVED_FROM]->(p:Model) WHERE e.provenance IN $p AND c.stub = false "
+                  "AND p.stub = false RETURN c.id, p.id, e.relation, c.model_type, p.model_type, c.created_at, "
+                  "p.created_at ORDER BY c.id, p.id")
+QUANTIZED_PARENTS = ("MATCH (q:Model)-[e:DERIVED_FROM]->(:Model) WHERE e.relation = 'quantized' AND e.provenance IN $p "
+                     "MATCH (c:Model)-[f:DERIVED_FROM]->(q) WHERE f.provenance IN $p "
+                     "RETURN DISTINCT q.id, c.id, f.relation ORDER BY q.id, c.id")
+
+
+def lineage_inconsistent(store: GraphStore) -> Iterator[d.Flag]:
+    """Declared lineage that contradicts itself: a parent and child of different model_type (except through a
+    merge or adapter, and only where both declare one), a parent created after its child, and children of a
+    quantized model (quantizations are end products; building on one usually means the base was meant)."""
+    params = {"p": list(DECLARED)}
+    for child, parent, relation, child_type, parent_type, child_created, parent_created in store.query(
+            DECLARED_EDGES, params).rows:
+        problems = []
+        if child_type and parent_type and child_type != parent_type and relation in ("finetune", "quantized"):
+            problems.append(f"model_type {child_type!r} differs from its parent's {parent_type!r}")
+        if child_created and parent_created and parent_created > child_created:
+            problems.append(f"its parent was created after it ({parent_created} > {child_created})")
+        if problems:
+            yield d.Flag(_id("LIN-", child, parent), child, "lineage-inconsistent", "medium",
+                         f"{child} declares {parent} as its {relation} parent, but " + "; ".join(problems),
+                         "ptmgraph-lineage", json.dumps({"parent": parent, "relation": relation,
+                                                         "problems": problems}, sort_keys=True))
+    children: dict[str, list[str]] = {}
+    for quantized, child, relation in store.query(QUANTIZED_PARENTS, params).rows:
+        children.setdefault(quantized, []).append(f"{child} ({relation})")
+    for quantized, built_on in children.items():
+        yield d.Flag(_id("LIN-", quantized, "children"), quantized, "lineage-inconsistent", "low",
+                     f"{quantized} is a quantization, yet {len(built_on)} model(s) declare it as their parent",
+                     "ptmgraph-lineage", json.dumps({"children": built_on}, sort_keys=True))
