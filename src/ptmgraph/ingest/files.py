@@ -25,22 +25,22 @@ class InputFile:
         self.size = self.path.stat().st_size
         self.position = 0
 
-    def lines(self) -> Iterator[tuple[int, str | Skipped]]:
-        """(line number, text) for every non-empty line; undecodable bytes make that line a Skipped."""
+    def lines(self) -> Iterator[tuple[str, str | Skipped]]:
+        """(``file:line``, text) for every non-empty line; undecodable bytes make that line a Skipped."""
         with self.path.open("rb") as raw:
             for number, line in enumerate(raw, start=1):
                 self.position += len(line)
+                where = f"{self.path}:{number}"
                 try:
                     text = line.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    yield number, Skipped(f"{self.path}:{number}", f"not valid UTF-8 ({exc.reason})")
+                    yield where, Skipped(where, f"not valid UTF-8 ({exc.reason})")
                     continue
                 if text.strip():
-                    yield number, text
+                    yield where, text
 
     def jsonl(self) -> Iterator[tuple[str, dict[str, Any] | Skipped]]:
-        for number, text in self.lines():
-            where = f"{self.path}:{number}"
+        for where, text in self.lines():
             if isinstance(text, Skipped):
                 yield where, text
                 continue
@@ -57,8 +57,7 @@ class InputFile:
     def csv_rows(self, *, header: bool) -> Iterator[tuple[str, dict[str, str] | list[str] | Skipped]]:
         """Rows as dicts (with a header) or lists; a line the csv module cannot parse is Skipped."""
         names: list[str] | None = None
-        for number, text in self.lines():
-            where = f"{self.path}:{number}"
+        for where, text in self.lines():
             if isinstance(text, Skipped):
                 yield where, text
                 continue
