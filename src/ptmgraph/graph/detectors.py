@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from ptmgraph import domain as d
 from ptmgraph.graph.store import GraphStore
-from ptmgraph.ingest.infer_lineage import DECLARED, PATTERNS
+from ptmgraph.ingest.infer_lineage import DECLARED, DECLARED_CHILDREN, PATTERNS
 
 # Loading these runs pickle: arbitrary code from whoever wrote the file.
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
@@ -21,7 +21,6 @@ NOT_WEIGHTS = ("training_args.bin", "optimizer.pt", "scheduler.pt", "rng_state.p
 FILES = "MATCH (m:Model) WHERE m.stub = false AND m.files IS NOT NULL RETURN m.id, m.files ORDER BY m.id"
 DESCRIBED = ("MATCH (m:Model) WHERE m.stub = false RETURN m.id, m.license, m.has_card, m.files IS NOT NULL "
              "ORDER BY m.id")
-DECLARED_CHILDREN = "MATCH (c:Model)-[e:DERIVED_FROM]->(:Model) WHERE e.provenance IN $p RETURN DISTINCT c.key"
 
 
 def _id(prefix: str, *parts: str) -> str:

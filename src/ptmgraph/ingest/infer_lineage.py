@@ -100,7 +100,7 @@ def propose(model_ids: Iterable[str], declared_children: set[str]) -> Iterator[P
             break
 
 
-DECLARED_CHILDREN = ("MATCH (c:Model)-[e:DERIVED_FROM]->(:Model) WHERE e.provenance IN $p RETURN DISTINCT c.key")
+DECLARED_CHILDREN = "MATCH (c:Model)-[e:DERIVED_FROM]->(:Model) WHERE e.provenance IN $p RETURN DISTINCT c.key"
 
 
 def infer(store, write: bool = True) -> dict:

@@ -15,6 +15,15 @@ from ptmgraph.ingest.pipeline import Skipped, guarded
 Item = d.Record | Skipped
 
 
+def _records(units: Iterator[tuple[str, Any]], convert) -> Iterator[Item]:
+    """Each readable unit through ``convert`` (a bad one becomes one Skipped); unreadable units pass through."""
+    for where, unit in units:
+        if isinstance(unit, Skipped):
+            yield unit
+        else:
+            yield from guarded(where, lambda u=unit: convert(u))
+
+
 class HfJsonl(InputFile):
     """One Hub ModelInfo JSON object per line (``ptmgraph ingest hub --save`` writes this format)."""
 
@@ -22,11 +31,7 @@ class HfJsonl(InputFile):
 
     def __iter__(self) -> Iterator[Item]:
         source = f"hf-jsonl:{self.path.name}"
-        for where, obj in self.jsonl():
-            if isinstance(obj, Skipped):
-                yield obj
-            else:
-                yield from guarded(where, lambda o=obj: hf_model.records(o, source))
+        return _records(self.jsonl(), lambda obj: hf_model.records(obj, source))
 
 
 class ReuseCsv(InputFile):
@@ -36,11 +41,7 @@ class ReuseCsv(InputFile):
 
     def __iter__(self) -> Iterator[Item]:
         source = f"peatmoss-reuse:{self.path.name}"
-        for where, row in self.csv_rows(header=False):
-            if isinstance(row, Skipped):
-                yield row
-            else:
-                yield from guarded(where, lambda r=row: self._row(r, source))
+        return _records(self.csv_rows(header=False), lambda row: self._row(row, source))
 
     @staticmethod
     def _row(row: list[str], source: str) -> Iterator[d.Record]:
@@ -72,11 +73,7 @@ class GhLicenses(InputFile):
 
     def __iter__(self) -> Iterator[Item]:
         source = f"gh-licenses:{self.path.name}"
-        for where, member in self.json_object_items():
-            if isinstance(member, Skipped):
-                yield member
-            else:
-                yield from guarded(where, lambda m=member: self._member(*m, source))
+        return _records(self.json_object_items(), lambda member: self._member(*member, source))
 
     @staticmethod
     def _member(repo: str, licences: Any, source: str) -> Iterator[d.Record]:
@@ -97,11 +94,7 @@ class Leaderboard(InputFile):
 
     def __iter__(self) -> Iterator[Item]:
         source = f"leaderboard:{self.path.name}"
-        for where, row in self.csv_rows(header=True):
-            if isinstance(row, Skipped):
-                yield row
-            else:
-                yield from guarded(where, lambda r=row: self._row(r, source))
+        return _records(self.csv_rows(header=True), lambda row: self._row(row, source))
 
     def _row(self, row: dict[str, str], source: str) -> Iterator[d.Record]:
         missing = [c for c in self.REQUIRED if c not in row]
