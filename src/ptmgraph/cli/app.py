@@ -469,3 +469,9 @@ def store_reset(
 
 def main() -> None:
     app()
+
+
+# Registered last: the dara commands reuse the helpers above.
+from ptmgraph.cli.dara import dara_app  # noqa: E402
+
+app.add_typer(dara_app, name="dara")

@@ -229,3 +229,28 @@ def demo(result: dict[str, Any]) -> None:
     out.rule()
     out.print("Next: [bold]ptmgraph lineage MODEL[/], [bold]ptmgraph query \"MATCH (m:Model) RETURN m.id LIMIT 5\"[/], "
               "[bold]ptmgraph stats[/]. Add [bold]--json[/] for scripts.")
+
+
+@contextlib.contextmanager
+def steps(description: str, total: int, enabled: bool = True) -> Iterator[Callable[[str], None]]:
+    """A bar over a known number of steps; each call advances it and may change the description."""
+    if not enabled or not err.is_terminal:
+        yield lambda _text="": None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err) as progress:
+        task = progress.add_task(description, total=total)
+
+        def advance(text: str = "") -> None:
+            progress.update(task, advance=1, description=text or description)
+
+        yield advance
+
+
+def scores(title: str, result: dict[str, Any]) -> None:
+    rows = [[target, result[target]["n"], f"{result[target]['accuracy']:.2%}", f"{result[target]['f1']:.4f}",
+             ", ".join(f"{c['true']}→{c['predicted']} ×{c['count']}" for c in result[target]["confusions"][:4])]
+            for target in ("model_type", "architecture") if target in result]
+    table(["target", "n", "accuracy", "weighted F1", "most frequent confusions"], rows, title=title)

@@ -1,0 +1,79 @@
+"""LayerGraph → tensors. Operations are hashed into a fixed number of buckets (no vocabulary file to ship or to
+drift); shapes enter as log2 sizes, which is where look-alike families differ."""
+
+from __future__ import annotations
+
+import math
+import zlib
+from typing import Any
+
+from ptmgraph.gnn.layer_graph import VIEWS, LayerGraph
+
+OP_BUCKETS = 512
+# Look-alike families differ by a few percent in one size (a vocabulary of 32,005 vs 30,522): periodic features
+# of log2 sizes resolve such differences where a plain log2 cannot, and still generalise to nearby sizes.
+_FREQS = (1.0, 3.0, 9.0)
+NODE_FEATURES = 12 + 4 * len(_FREQS)
+GRAPH_FEATURES = len(VIEWS) + 4 + 4 * len(_FREQS)
+
+
+def op_id(op: str) -> int:
+    return zlib.crc32(op.encode()) % OP_BUCKETS
+
+
+def _log(d: int) -> float:
+    return math.log2(1 + max(d, 0)) / 8.0
+
+
+def _periodic(d: int) -> list[float]:
+    if d <= 0:
+        return [0.0] * (2 * len(_FREQS))
+    x = math.log2(d) * 2 * math.pi
+    return [f(x * k) for k in _FREQS for f in (math.sin, math.cos)]
+
+
+def node_vector(node: Any) -> list[float]:
+    out = node.out_shape
+    first = node.params[0] if node.params else ()
+    numel = sum(math.prod(p) for p in node.params) if node.params else 0
+    return [
+        len(out) / 4.0,
+        _log(out[-1]) if out else 0.0,
+        _log(out[-2]) if len(out) > 1 else 0.0,
+        _log(math.prod(out)) if out else 0.0,
+        len(node.params) / 4.0,
+        _log(first[0]) if first else 0.0,
+        _log(first[1]) if len(first) > 1 else 0.0,
+        _log(first[-1]) if len(first) > 2 else 0.0,
+        _log(numel),
+        1.0 if node.params else 0.0,
+        len(node.in_shapes) / 4.0,
+        _log(node.in_shapes[0][-1]) if node.in_shapes and node.in_shapes[0] else 0.0,
+        *_periodic(first[0] if first else 0),
+        *_periodic(out[-1] if out else 0),
+    ]
+
+
+def graph_vector(graph: LayerGraph) -> list[float]:
+    view = [1.0 if graph.view == v else 0.0 for v in VIEWS]
+    # The largest parameter is usually the vocabulary (or the first conv): the strongest single shape signal.
+    largest = max((p for n in graph.nodes for p in n.params), key=math.prod, default=())
+    dims = sorted(largest, reverse=True)[:2] + [0, 0]
+    return view + [_log(graph.repeats), _log(len(graph.nodes)), _log(dims[0]), _log(dims[1]),
+                   *_periodic(dims[0]), *_periodic(dims[1])]
+
+
+def to_data(graph: LayerGraph, y_type: int = -1, y_arch: int = -1) -> Any:
+    import torch
+    from torch_geometric.data import Data
+
+    ops = torch.tensor([op_id(n.op) for n in graph.nodes], dtype=torch.long)
+    x = torch.tensor([node_vector(n) for n in graph.nodes], dtype=torch.float32)
+    if graph.edges:
+        e = torch.tensor(graph.edges, dtype=torch.long).t()
+        # Messages flow both ways: a head is told what feeds it, an embedding what reads it.
+        edge_index = torch.cat([e, e.flip(0)], dim=1)
+    else:
+        edge_index = torch.zeros((2, 0), dtype=torch.long)
+    return Data(x=x, ops=ops, edge_index=edge_index, g=torch.tensor([graph_vector(graph)], dtype=torch.float32),
+                y_type=torch.tensor([y_type]), y_arch=torch.tensor([y_arch]), num_nodes=len(graph.nodes))
