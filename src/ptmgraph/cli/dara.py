@@ -273,7 +273,7 @@ def scan_command(
     examples: list[dict[str, Any]] = []
     with open_store(_store_uri()) as store:
         rows = store.query("MATCH (m:Model) WHERE m.stub = false RETURN m.id AS id, m.model_type AS model_type, "
-                           "m.architectures AS architectures ORDER BY m.id")
+                           "m.architectures AS architectures ORDER BY m.id").records()
         with render.steps("checking names", len(rows), enabled=not as_json) as advance:
             for row in rows:
                 counts["models"] += 1

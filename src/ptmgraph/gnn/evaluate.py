@@ -40,7 +40,7 @@ def _sequence_rows(path: str) -> list[dict[str, Any]]:
                 except json.JSONDecodeError as exc:
                     raise VectorsError(f"{path}:{n}: not valid JSON ({exc})") from None
     if isinstance(data, dict):
-        data = list(data.values())
+        data = [data] if "layers" in data else list(data.values())
     if not isinstance(data, list) or not all(isinstance(r, dict) and isinstance(r.get("layers"), str)
                                              for r in data):
         raise VectorsError(f"{path}: expected sequences {{repo_name, arch, model_type, layers: \"op op ...\"}} "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import warnings
 from contextlib import ExitStack
 from functools import lru_cache
@@ -156,14 +157,39 @@ def module_tree(model: Any) -> LayerGraph:
 def from_named_shapes(items: Any, view: str = "modules", source: str = "") -> LayerGraph:
     """Tensor names and shapes (a state dict, a safetensors header) → one node per module, chained in order."""
     modules: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
+    repeats = 1
     for name, shape in items:
+        # A real checkpoint's stack of identical blocks is cut like a traced one: the first blocks stand for all.
+        block = _BLOCK.search(name)
+        if block:
+            index = int(block.group(1))
+            repeats = max(repeats, index + 1)
+            if index >= TRACED_LAYERS:
+                continue
         module, _, leaf = name.rpartition(".")
         modules.setdefault(module, []).append((leaf, tuple(int(d) for d in shape)))
-    nodes = [Node(op=_module_op(module, tensors), params=tuple(s for _, s in tensors),
-                  out_shape=_module_out(tensors), module=module) for module, tensors in modules.items()]
+    # Files list tensors in any order (safetensors sorts them; a state dict keeps registration order): one
+    # canonical order, natural by module path and weight-before-bias, makes every source give the same graph.
+    nodes = []
+    for module in sorted(modules, key=_natural):
+        tensors = sorted(modules[module], key=lambda t: (_ROLE.get(t[0], 2), t[0]))
+        nodes.append(Node(op=_module_op(module, tensors), params=tuple(s for _, s in tensors),
+                          out_shape=_module_out(tensors), module=module))
     if not nodes:
         raise GraphError(f"{source or 'weights'}: no tensors to build a graph from")
-    return LayerGraph(nodes, [(i, i + 1) for i in range(len(nodes) - 1)], view=view, source=source)
+    graph = LayerGraph(nodes, [(i, i + 1) for i in range(len(nodes) - 1)], view=view, source=source)
+    graph.repeats, graph.traced_layers = repeats, min(repeats, TRACED_LAYERS)
+    return graph
+
+
+_ROLE = {"weight": 0, "bias": 1}
+
+
+def _natural(name: str) -> list[tuple[int, int | str]]:
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", name) if p]
+
+
+_BLOCK = re.compile(r"\.(?:h|layer|layers|block|blocks)\.(\d+)\.")
 
 
 def _module_op(module: str, tensors: list[tuple[str, tuple[int, ...]]]) -> str:
