@@ -30,8 +30,11 @@ def test_header_becomes_module_graph(tmp_path):
                              "classifier.dense.weight": (8, 8), "classifier.dense.bias": (8,),
                              "classifier.out_proj.weight": (3, 8)})
     g = graph_from_safetensors(path)
-    assert [n.op for n in g.nodes] == ["embedding", "layer_norm", "linear", "linear"]
-    assert g.nodes[0].params == ((50, 8),) and g.nodes[-1].params == ((3, 8),)
+    # One canonical order (natural by module path, weight before bias), whatever order the file lists.
+    assert [(n.module, n.op) for n in g.nodes] == [
+        ("classifier.dense", "linear"), ("classifier.out_proj", "linear"),
+        ("roberta.embeddings.LayerNorm", "layer_norm"), ("roberta.embeddings.word_embeddings", "embedding")]
+    assert g.nodes[0].params == ((8, 8), (8,)) and g.nodes[-1].params == ((50, 8),)
     assert g.view == "modules" and g.edges == [(0, 1), (1, 2), (2, 3)]
 
 
