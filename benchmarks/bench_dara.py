@@ -59,7 +59,7 @@ def rf_baseline(train, test):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkpoint", default=str(GNN))
-    ap.add_argument("--variants", type=int, default=3, help="as given to `ptmgraph dara train` (default 3)")
+    ap.add_argument("--variants", type=int, default=2, help="as given to `ptmgraph dara train` (default 2)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--vectors", default=str(DEFAULT_VECTORS))
     ap.add_argument("--labels", default=str(DEFAULT_LABELS))
