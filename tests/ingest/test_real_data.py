@@ -54,3 +54,26 @@ def test_leaderboard_edges_point_at_roots_and_say_so(real_store):
     assert rows == [["leaderboard"]]
     root = store.lineage("meta-llama/Meta-Llama-3-8B", "down", max_depth=1)
     assert len(root) >= 10 and all(h.provenance == "leaderboard" for h in root)
+
+
+def test_report_lists_real_licence_conflicts_and_the_repos_they_reach(real_store):
+    from ptmgraph.graph.batch import Batch
+    from ptmgraph.graph.licenses import detect
+    from ptmgraph.graph.propagation import propagate
+    from ptmgraph.graph.report import build
+    from ptmgraph.domain import node_key
+
+    store, _ = real_store
+    store.write(Batch.of(list(detect(store))))
+    propagate(store)
+    report = build(store, limit=None)
+    conflicts = [o for o in report["origins"] if o["kind"] == "license-conflict"]
+    on_repos = [o for o in conflicts if o["subject_kind"] == "repo"]
+    assert len(on_repos) > 500, "PeaTMOSS projects loading models under incompatible licences"
+    example = on_repos[0]
+    model, repo = example["explained_by"]["path"]
+    assert repo == example["subject"] and store.model(model) is not None
+    uses = store.query("MATCH (r:Repo {key: $r})-[:USES]->(m:Model {key: $m}) RETURN count(*)",
+                       {"r": node_key(repo), "m": node_key(model)}).rows
+    assert uses == [[1]], "the explaining path is a real USES edge"
+    assert report["totals"]["repos_exposed"] >= len({o["subject"] for o in on_repos})

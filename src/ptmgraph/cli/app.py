@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from pathlib import Path
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -428,6 +429,84 @@ def why(
         emit_json(report)
     else:
         render.why(report)
+
+
+REPORT_FORMATS = ("table", "json", "md", "html")
+
+
+@app.command()
+@friendly_errors
+def report(
+    models: Annotated[list[str] | None, typer.Argument(help="Only flags raised on or reaching these models.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json, md or html (one self-contained file).")]
+    = "table",
+    out: Annotated[Path | None, typer.Option("--out", help="Write the report to this file.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many origins to detail, most far-reaching first.")] = 50,
+) -> None:
+    """The lineage-anomaly report: each flagged origin, its evidence, what it reaches and through which path."""
+    from ptmgraph.cli import report_formats
+    from ptmgraph.graph.report import build
+
+    if fmt not in REPORT_FORMATS:
+        raise PtmgraphError(f"report: unknown --format {fmt!r}; use one of {', '.join(REPORT_FORMATS)}")
+    with open_store(_store_uri(), read_only=True) as store:
+        data = build(store, models or (), limit)
+    if fmt == "table" and out is None:
+        render.report(data)
+        return
+    text = {"json": lambda: json.dumps(data, indent=2, ensure_ascii=False) + "\n", "md": lambda:
+            report_formats.markdown(data), "html": lambda: report_formats.html(data),
+            "table": lambda: report_formats.markdown(data)}[fmt]()
+    if out is None:
+        sys.stdout.write(text)
+        return
+    _write(out, text)
+    render.note(f"wrote {out} ({data['totals']['shown']} of {data['totals']['origins']} origins)")
+
+
+EXPORT_FORMATS = ("cyclonedx", "graphml")
+
+
+@app.command()
+@friendly_errors
+def export(
+    model: Annotated[str | None, typer.Argument(help="The model a CycloneDX ML-BOM describes.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="cyclonedx (one model's ML-BOM, JSON) or graphml (the whole "
+                                                      "graph).")] = "cyclonedx",
+    out: Annotated[Path | None, typer.Option("--out", help="Write here (graphml needs it; cyclonedx defaults to "
+                                                           "stdout).")] = None,
+) -> None:
+    """Export a CycloneDX 1.6 ML-BOM of a model (lineage as pedigree, flags as vulnerabilities), or GraphML."""
+    from ptmgraph.graph import export as exporter
+
+    if fmt not in EXPORT_FORMATS:
+        raise PtmgraphError(f"export: unknown --format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
+    if fmt == "cyclonedx" and not model:
+        raise PtmgraphError("export --format cyclonedx: name the model, e.g. `ptmgraph export org/model`")
+    if fmt == "graphml" and out is None:
+        raise PtmgraphError("export --format graphml: give --out FILE.graphml")
+    with open_store(_store_uri(), read_only=True) as store:
+        if fmt == "cyclonedx":
+            text = json.dumps(exporter.cyclonedx(store, model or ""), indent=2, ensure_ascii=False) + "\n"
+            if out is None:
+                sys.stdout.write(text)
+                return
+            _write(out, text)
+            render.note(f"wrote {out}")
+        else:
+            try:
+                counts = exporter.graphml(store, str(out))
+            except OSError as exc:
+                raise PtmgraphError(f"export: cannot write {out} ({exc.strerror or exc}); choose another --out") \
+                    from None
+            render.note(f"wrote {out}: {counts['nodes']:,} nodes, {counts['edges']:,} edges")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise PtmgraphError(f"cannot write {path} ({exc.strerror or exc}); choose another --out") from None
 
 
 @app.command()

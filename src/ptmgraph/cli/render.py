@@ -254,3 +254,20 @@ def scores(title: str, result: dict[str, Any]) -> None:
              ", ".join(f"{c['true']}→{c['predicted']} ×{c['count']}" for c in result[target]["confusions"][:4])]
             for target in ("model_type", "architecture") if target in result]
     table(["target", "n", "accuracy", "weighted F1", "most frequent confusions"], rows, title=title)
+
+
+def report(data: dict[str, Any]) -> None:
+    t = data["totals"]
+    out.print(f"[bold]{t['origins']}[/] flagged origins, [bold]{t['models_reached']}[/] models reached, "
+              f"[bold]{t['repos_exposed']}[/] repositories exposed "
+              f"({escape(', '.join(f'{k} {v}' for k, v in t['by_kind'].items()) or 'no flags')})", highlight=False)
+    t2 = Table(title=f"most far-reaching {t['shown']} of {t['origins']} (--format json|md|html for every path)")
+    for column in ("kind", "severity", "origin", "models", "repos", "an explaining path"):
+        # Ids are the point of this table: wrap them, never cut them.
+        t2.add_column(column, overflow="fold")
+    for o in data["origins"]:
+        first = (o["repos"] or o["models"] or [None])[0]
+        path = first["path"] if first else (o["explained_by"]["path"] if o.get("explained_by") else [])
+        t2.add_row(*(escape(str(v)) for v in (o["kind"], o["severity"], o["subject"], len(o["models"]),
+                                               len(o["repos"]), " → ".join(path))))
+    out.print(t2)
