@@ -42,10 +42,14 @@ def test_counts_and_lists_are_checked():
     assert d.Model("a/b", tags=["x"]).tags == ("x",)
 
 
-def test_inherited_flag_path_and_relations_must_agree():
-    with pytest.raises(InvalidRecord, match="disagree"):
-        d.InheritedFlag("F", "a/c", ("a/a", "a/b", "a/c"), ("finetune",))
-    assert d.InheritedFlag("F", "a/c", ("a/a", "a/c"), ("finetune",)).depth == 1
+def test_inherited_flag_needs_a_step_and_a_positive_depth():
+    with pytest.raises(InvalidRecord, match="positive integer"):
+        d.InheritedFlag("F", "a/c", "a/b", "finetune", 0)
+    with pytest.raises(InvalidRecord, match="relation is missing"):
+        d.InheritedFlag("F", "a/c", "a/b", "", 1)
+    with pytest.raises(InvalidRecord, match="step before a/c"):
+        d.InheritedFlag("F", "a/c", "", "finetune", 1)
+    assert d.InheritedFlag("F", "a/c", "a/b", "finetune", 2).depth == 2
 
 
 def test_batch_merges_repeated_facts_later_non_null_wins():

@@ -266,25 +266,38 @@ class Flag:
 
 @dataclass(frozen=True, slots=True)
 class InheritedFlag:
-    """A flag that reaches ``subject`` from its origin through ``path`` (ids from the origin's subject to this
-    one) along ``relations`` (one per step; ``uses`` for the last hop into a repo)."""
+    """A flag that reaches ``subject`` ``depth`` steps from its origin. ``via`` is the model one step back on the
+    shortest path (the origin's own subject at depth 1) and ``relation`` how ``subject`` came from it (``uses``
+    for a repository). One step, not the whole path, is stored, so a 10,000-deep chain costs 10,000 small edges
+    rather than 50 million path entries; paths are rebuilt on read (``ptmgraph.graph.paths``)."""
 
     flag: str
     subject: str
-    path: tuple[str, ...]
-    relations: tuple[str, ...]
+    via: str
+    relation: str
+    depth: int
     subject_kind: SubjectKind = SubjectKind.MODEL
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "flag", check_id(self.flag, "flag id"))
         object.__setattr__(self, "subject", check_id(self.subject, "inheriting subject"))
+        object.__setattr__(self, "via", check_id(self.via, f"step before {self.subject}"))
         object.__setattr__(self, "subject_kind", _enum(SubjectKind, self.subject_kind, "inheriting subject kind"))
-        if len(self.relations) != len(self.path) - 1:
-            raise InvalidRecord(f"inherited flag {self.flag} on {self.subject}: path and relations disagree")
+        if not isinstance(self.depth, int) or isinstance(self.depth, bool) or self.depth < 1:
+            raise InvalidRecord(f"inherited flag {self.flag} on {self.subject}: depth must be a positive integer, "
+                                f"got {self.depth!r}")
+        if not isinstance(self.relation, str) or not self.relation:
+            raise InvalidRecord(f"inherited flag {self.flag} on {self.subject}: the relation is missing")
 
-    @property
-    def depth(self) -> int:
-        return len(self.relations)
+    @classmethod
+    def derived(cls, flag: str, subject: str, via: str, relation: str, depth: int,
+                subject_kind: SubjectKind = SubjectKind.MODEL) -> InheritedFlag:
+        """Built by propagation from ids the store already holds: no re-validation (tens of thousands per run)."""
+        record = object.__new__(cls)
+        for name, value in (("flag", flag), ("subject", subject), ("via", via), ("relation", relation),
+                            ("depth", depth), ("subject_kind", subject_kind)):
+            object.__setattr__(record, name, value)
+        return record
 
 
 Record = (

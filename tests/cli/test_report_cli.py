@@ -12,7 +12,7 @@ import pytest
 from tests.cli.png import pixels
 from tests.cli.test_cli import run
 
-HOSTILE = "<img src=x onerror=alert(1)> `x` **y**"
+HOSTILE = "<img src=x onerror=alert(1)> `x` **y** it's"
 ORIGIN_RED, REPO_BLUE = (0xC0, 0x39, 0x2B), (0x2E, 0x86, 0xC1)
 
 
@@ -53,7 +53,7 @@ def test_table_and_markdown_name_the_origins_and_escape_names(flagged_store, tmp
     md = out.read_text()
     assert "## user (high) on model meta-llama/Llama-2-7b-hf" in md
     assert not re.search(r"(?<!\\)<img", md), "an HTML tag in a name must not reach a Markdown renderer raw"
-    assert "\\<img src=x onerror=alert(1)\\> \\`x\\` \\*\\*y\\*\\*" in md
+    assert "\\<img src=x onerror=alert(1)\\> \\`x\\` \\*\\*y\\*\\* it's" in md
     assert "`` meta-llama/Llama-2-7b-hf --finetune--> meta-llama/Llama-2-7b-chat-hf" in md
 
 

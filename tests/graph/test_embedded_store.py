@@ -116,8 +116,8 @@ def test_writing_flags_alone_keeps_the_lineage_index(tmp_path):
         store.write(Batch.of(RECORDS))
         store.lineage("a/base", "down")
         index = store._index
-        store.write(Batch.of([d.Flag("F", "a/base", "naming"), d.InheritedFlag("F", "a/child", ("a/base", "a/child"),
-                                                                              ("finetune",))]))
+        store.write(Batch.of([d.Flag("F", "a/base", "naming"), d.InheritedFlag("F", "a/child", "a/base",
+                                                                              "finetune", 1)]))
         store.lineage("a/base", "down")
         assert store._index is index  # not rebuilt
         store.write(Batch.of([d.Flag("G", "a/new-model", "naming")]))  # creates a stub model: index must follow

@@ -32,9 +32,14 @@ def store(request, tmp_path):
 
 
 def inherited_by(store, flag_id):
-    rows = store.query("MATCH (n)-[i:INHERITS]->(f:Flag {key: $f}) RETURN n.id, i.depth, i.relations",
-                       {"f": d.node_key(flag_id)}).rows
-    return {row[0]: (row[1], list(row[2])) for row in rows}
+    """{subject: (depth, relations along the rebuilt path)}, read back through `why`."""
+    rows = store.query("MATCH (n)-[i:INHERITS]->(f:Flag {key: $f}) RETURN n.id", {"f": d.node_key(flag_id)}).rows
+    out = {}
+    for (subject,) in rows:
+        (reached,) = [r for r in why(store, subject)["inherited"] if r["flag"] == flag_id]
+        assert len(reached["path"]) == reached["depth"] + 1 and reached["path"][-1] == subject
+        out[subject] = (reached["depth"], list(reached["relations"]))
+    return out
 
 
 def test_each_kind_passes_only_the_relations_its_policy_names(store):
@@ -91,3 +96,28 @@ def test_cli_flag_propagate_affected(tmp_path):
     assert GGUF not in {m["id"] for m in only["models"]}
     explained = json.loads(runner.invoke(app, [*store, "why", "me/tool", "--json"]).stdout)
     assert explained["inherited"][0]["depth"] == 3
+
+
+def test_a_10000_deep_chain_propagates_in_linear_space_and_explains_the_whole_path(tmp_path):
+    from ptmgraph.graph.embedded import EmbeddedStore
+    from ptmgraph.graph.paths import ELIDED, SHOWN_STEPS
+    from ptmgraph.graph.report import build
+
+    n = 10_000
+    chain = [d.Model(f"chain/m{i}") for i in range(n + 1)]
+    chain += [d.Lineage(f"chain/m{i + 1}", f"chain/m{i}", "finetune") for i in range(n)]
+    chain += [d.Repo("me/leaf-app"), d.Uses("me/leaf-app", f"chain/m{n}"), d.Flag("DEEP", "chain/m0", "naming")]
+    with EmbeddedStore(tmp_path / "s") as store:
+        store.write(Batch.of(chain))
+        report = propagate(store)
+        assert (report.inherited_models, report.inherited_repos) == (n, 1)
+        leaf = why(store, "me/leaf-app")["inherited"][0]
+        assert leaf["depth"] == n + 1 and len(leaf["path"]) == n + 2
+        assert leaf["path"][:2] == ["chain/m0", "chain/m1"] and leaf["path"][-2:] == [f"chain/m{n}", "me/leaf-app"]
+        assert leaf["relations"][-1] == "uses" and set(leaf["relations"][:-1]) == {"finetune"}
+        (origin,) = build(store)["origins"]
+        deepest = next(m for m in origin["models"] if m["id"] == f"chain/m{n}")
+        assert deepest["path_elided"] and deepest["path"][:2] == ["chain/m0", ELIDED]
+        assert len(deepest["path"]) == SHOWN_STEPS + 3 and len(deepest["relations"]) == len(deepest["path"]) - 1
+        shallow = next(m for m in origin["models"] if m["id"] == "chain/m3")
+        assert shallow["path"] == ["chain/m0", "chain/m1", "chain/m2", "chain/m3"] and "path_elided" not in shallow

@@ -12,7 +12,9 @@ from ptmgraph.graph.report import build
 from tests.graph.stores import open_test_store, store_params
 from tests.graph.test_propagation import BASE, FT, FT2, GGUF, GRAPH
 
-HOSTILE = "<script>alert('x')</script> `rm -rf` **bold** [link](http://evil)"
+# No apostrophe: FalkorDB's Bolt shim (the CI stand-in for Neo4j) fails on a quote inside a string parameter;
+# tests/cli/test_report_cli.py covers quotes on the embedded store.
+HOSTILE = "<script>alert(1)</script> `rm -rf` **bold** [link](http://evil)"
 
 
 @pytest.fixture(params=store_params())

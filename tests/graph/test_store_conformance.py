@@ -198,12 +198,12 @@ def test_flags_attach_to_models_and_repos(store):
     store.write(Batch.of([*family(),
                           d.Flag("PTM-1", LLAMA, "license-conflict", "high", "llama2 vs apache", "test"),
                           d.Flag("PTM-2", "lm-sys/FastChat", "note", subject_kind="Repo"),
-                          d.InheritedFlag("PTM-1", VICUNA, (LLAMA, VICUNA), ("finetune",))]))
+                          d.InheritedFlag("PTM-1", VICUNA, LLAMA, "finetune", 1)]))
     stats = store.stats()
     assert stats.flagged_models == 1
     assert stats.edges["HAS_FLAG"] == 2 and stats.edges["INHERITS"] == 1
-    rows = store.query("MATCH (m:Model)-[i:INHERITS]->(f:Flag) RETURN m.id, f.id, i.depth, i.path").rows
-    assert rows == [[VICUNA, "PTM-1", 1, [LLAMA, VICUNA]]]
+    rows = store.query("MATCH (m:Model)-[i:INHERITS]->(f:Flag) RETURN m.id, f.id, i.depth, i.via, i.relation").rows
+    assert rows == [[VICUNA, "PTM-1", 1, LLAMA, "finetune"]]
 
 
 def test_reset_empties_the_store(store):

@@ -122,7 +122,7 @@ def _add_flag(batch: Batch, f: d.Flag) -> None:
 def _add_inherited(batch: Batch, f: d.InheritedFlag) -> None:
     batch.edge(
         "INHERITS", f.subject_kind.value, f.subject, "Flag", f.flag,
-        path=list(f.path), relations=list(f.relations), depth=f.depth,
+        via=f.via, relation=f.relation, depth=f.depth,
     )
 
 

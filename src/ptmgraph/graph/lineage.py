@@ -38,6 +38,11 @@ class LineageHit:
         return chain
 
     @property
+    def via(self) -> str:
+        """The model one step back towards the queried one (the queried model itself at depth 1)."""
+        return self._via.id if self._via is not None else self._root
+
+    @property
     def path(self) -> tuple[str, ...]:
         return (self._root, *(hit.id for hit in self._chain()))
 

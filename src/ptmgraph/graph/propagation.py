@@ -12,7 +12,7 @@ from typing import Any
 
 from ptmgraph import domain as d
 from ptmgraph.graph.batch import Batch
-from ptmgraph.graph.lineage import LineageHit
+from ptmgraph.graph.paths import Steps
 from ptmgraph.graph.store import GraphStore
 
 ALL = frozenset(r.value for r in d.Relation)
@@ -85,13 +85,11 @@ class PropagationReport:
 
 def inherited(store: GraphStore, model_id: str, flag_id: str, kind: str) -> list[d.InheritedFlag]:
     relations = relations_for(kind)
-    hits = store.lineage(model_id, "down", relations=relations)
-    records = [d.InheritedFlag(flag_id, h.id, h.path, h.relations) for h in hits]
-    by_id: dict[str, LineageHit] = {d.node_key(h.id): h for h in hits}
-    for repo in store.affected_repos(model_id, relations=relations):
-        via = by_id.get(d.node_key(repo.via))
-        steps = (*(via.relations if via else ()), "uses")
-        records.append(d.InheritedFlag(flag_id, repo.repo, repo.path, steps, d.SubjectKind.REPO))
+    derived = d.InheritedFlag.derived
+    records = [derived(flag_id, h.id, h.via, h.relation, h.depth) for h in
+               store.lineage(model_id, "down", relations=relations)]
+    records += [derived(flag_id, r.repo, r.via, "uses", r.depth + 1, d.SubjectKind.REPO)
+                for r in store.affected_repos(model_id, relations=relations)]
     return records
 
 
@@ -118,12 +116,12 @@ def propagate(store: GraphStore) -> PropagationReport:
 
 
 WHY = {
-    "Model": ("MATCH (n:Model {key: $k})-[i:INHERITS]->(f:Flag) RETURN f.id, f.kind, f.severity, f.summary, i.path, "
-              "i.relations, i.depth ORDER BY i.depth, f.id",
+    "Model": ("MATCH (n:Model {key: $k})-[i:INHERITS]->(f:Flag) RETURN f.id, f.kind, f.severity, f.summary, i.via, "
+              "i.relation, i.depth ORDER BY i.depth, f.id",
               "MATCH (n:Model {key: $k})-[:HAS_FLAG]->(f:Flag) RETURN f.id, f.kind, f.severity, f.summary, f.evidence "
               "ORDER BY f.id"),
-    "Repo": ("MATCH (n:Repo {key: $k})-[i:INHERITS]->(f:Flag) RETURN f.id, f.kind, f.severity, f.summary, i.path, "
-             "i.relations, i.depth ORDER BY i.depth, f.id",
+    "Repo": ("MATCH (n:Repo {key: $k})-[i:INHERITS]->(f:Flag) RETURN f.id, f.kind, f.severity, f.summary, i.via, "
+             "i.relation, i.depth ORDER BY i.depth, f.id",
              "MATCH (n:Repo {key: $k})-[:HAS_FLAG]->(f:Flag) RETURN f.id, f.kind, f.severity, f.summary, f.evidence "
              "ORDER BY f.id"),
 }
@@ -137,7 +135,10 @@ def why(store: GraphStore, subject: str) -> dict[str, Any] | None:
             continue
         own = [{"flag": r[0], "kind": r[1], "severity": r[2], "summary": r[3], "evidence": json.loads(r[4] or "{}")}
                for r in store.query(own_q, {"k": d.node_key(subject)}).rows]
-        reached = [{"flag": r[0], "kind": r[1], "severity": r[2], "summary": r[3], "path": r[4], "relations": r[5],
-                    "depth": r[6]} for r in store.query(inherited_q, {"k": d.node_key(subject)}).rows]
+        reached = []
+        for r in store.query(inherited_q, {"k": d.node_key(subject)}).rows:
+            path, relations, _ = Steps.of_flag(store, r[0]).path(exists[0][0], r[4], r[5])
+            reached.append({"flag": r[0], "kind": r[1], "severity": r[2], "summary": r[3], "path": path,
+                            "relations": relations, "depth": r[6]})
         return {"subject": exists[0][0], "kind": label, "flags": own, "inherited": reached}
     return None

@@ -11,6 +11,7 @@ from typing import Any
 
 from ptmgraph import domain as d
 from ptmgraph.errors import PtmgraphError
+from ptmgraph.graph.paths import SHOWN_STEPS, Steps
 from ptmgraph.graph.store import GraphStore
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -22,8 +23,8 @@ _ORIGINS = {
             "f.evidence, f.created_at",
 }
 _REACH = {
-    "model": "MATCH (s:Model)-[i:INHERITS]->(f:Flag) RETURN f.id, s.id, i.path, i.relations, i.depth, s.downloads",
-    "repo": "MATCH (s:Repo)-[i:INHERITS]->(f:Flag) RETURN f.id, s.id, i.path, i.relations, i.depth, s.url",
+    "model": "MATCH (s:Model)-[i:INHERITS]->(f:Flag) RETURN f.id, s.id, i.via, i.relation, i.depth, s.downloads",
+    "repo": "MATCH (s:Repo)-[i:INHERITS]->(f:Flag) RETURN f.id, s.id, i.via, i.relation, i.depth, s.url",
 }
 _OWN_AND_REACHING = ("MATCH (m:Model {key: $k})-[:HAS_FLAG]->(f:Flag) RETURN f.id",
                      "MATCH (m:Model {key: $k})-[:INHERITS]->(f:Flag) RETURN f.id")
@@ -60,13 +61,22 @@ def build(store: GraphStore, models: Iterable[str] = (), limit: int | None = 50)
             origins[fid] = {"flag": fid, "kind": fkind, "severity": severity, "summary": summary,
                             "detector": detector, "created_at": created, "subject": subject, "subject_kind": kind,
                             "evidence": _evidence(evidence), "models": [], "repos": []}
+    reach: dict[str, dict[str, list[Any]]] = {kind: {} for kind in _REACH}
     for kind, cypher in _REACH.items():
-        for fid, subject, path, relations, depth, weight in store.query(cypher).rows:
-            origin = origins.get(fid)
-            if origin is not None:
-                origin["models" if kind == "model" else "repos"].append(
-                    {"id": subject, "path": list(path or []), "relations": list(relations or []), "depth": depth,
-                     "downloads" if kind == "model" else "url": weight})
+        for row in store.query(cypher).rows:
+            if row[0] in origins:
+                reach[kind].setdefault(row[0], []).append(row)
+    for fid, origin in origins.items():
+        model_rows = reach["model"].get(fid, [])
+        steps = Steps(origin["subject"], [(r[1], r[2], r[3]) for r in model_rows])
+        for kind, rows in (("model", model_rows), ("repo", reach["repo"].get(fid, []))):
+            for _, subject, via, relation, depth, extra in rows:
+                path, relations, elided = steps.path(subject, via, relation, limit=SHOWN_STEPS)
+                entry = {"id": subject, "path": path, "relations": relations, "depth": depth,
+                         "downloads" if kind == "model" else "url": extra}
+                if elided:
+                    entry["path_elided"] = True  # `ptmgraph why SUBJECT` gives the whole path
+                origin["models" if kind == "model" else "repos"].append(entry)
     for origin in origins.values():
         if origin["subject_kind"] == "repo" and isinstance(origin["evidence"], dict) and origin["evidence"].get(
                 "model"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 STRING = "STRING"
 INT64 = "INT64"
@@ -90,7 +90,7 @@ HAS_FLAG = RelTable("HAS_FLAG", (("Model", "Flag"), ("Repo", "Flag")), ())
 INHERITS = RelTable(
     "INHERITS",
     (("Model", "Flag"), ("Repo", "Flag")),
-    (("path", STRING_LIST), ("relations", STRING_LIST), ("depth", INT64)),
+    (("via", STRING), ("relation", STRING), ("depth", INT64)),
 )
 
 NODE_TABLES: dict[str, NodeTable] = {t.label: t for t in (MODEL, REPO, AUTHOR, LICENSE, DATASET, FLAG)}
