@@ -123,3 +123,15 @@ def test_writing_flags_alone_keeps_the_lineage_index(tmp_path):
         store.write(Batch.of([d.Flag("G", "a/new-model", "naming")]))  # creates a stub model: index must follow
         assert [h.id for h in store.lineage("a/base", "down")] == ["a/child"]
         assert store._index is not index
+
+
+def test_lineage_hits_carry_downloads_from_the_index_and_follow_updates(tmp_path):
+    from ptmgraph.graph.analyses import affected_report
+
+    with EmbeddedStore(tmp_path / "s") as store:
+        store.write(Batch.of([*RECORDS, d.Model("a/child", downloads=7), d.Lineage("a/other", "a/base", "finetune"),
+                              d.Model("a/other", downloads=900)]))
+        assert {h.id: h.downloads for h in store.lineage("a/base", "down")} == {"a/child": 7, "a/other": 900}
+        store.write(Batch.of([d.Model("a/child", downloads=5000)]))  # new counts: the index must not be stale
+        report = affected_report(store, "a/base")
+        assert [(m["id"], m["downloads"]) for m in report["models"]] == [("a/child", 5000), ("a/other", 900)]

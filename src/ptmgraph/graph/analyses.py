@@ -7,6 +7,7 @@ from typing import Any
 
 from ptmgraph import domain as d
 
+from ptmgraph.graph.lineage import UNKNOWN
 from ptmgraph.graph.store import GraphStore
 
 FLAGS = (
@@ -40,11 +41,16 @@ def affected_report(store: GraphStore, model_id: str, relations: Collection[str]
     """Descendants ranked by downloads (most first), then depth; repositories by depth. Paths included."""
     found = store.model(model_id)
     hits = store.lineage(model_id, "down", max_depth, relations)
-    keys = [d.node_key(h.id) for h in hits]
-    downloads = dict(store.query("UNWIND $keys AS k MATCH (m:Model {key: k}) RETURN m.key, m.downloads",
-                                 {"keys": keys}).rows) if keys else {}
-    models = [{**h.to_json(), "downloads": downloads.get(d.node_key(h.id))} for h in hits]
-    models.sort(key=lambda m: (-(m["downloads"] or 0), m["depth"], m["id"].lower()))
+    if hits and hits[0].downloads is UNKNOWN:
+        keys = [d.node_key(h.id) for h in hits]
+        known = dict(store.query("UNWIND $keys AS k MATCH (m:Model {key: k}) RETURN m.key, m.downloads",
+                                 {"keys": keys}).rows)
+        downloads = [known.get(k) for k in keys]
+    else:
+        downloads = [h.downloads for h in hits]
+    # Hits arrive in (depth, id) order; a stable sort on downloads alone keeps it among ties.
+    order = sorted(range(len(hits)), key=lambda i: -(downloads[i] or 0))
+    models = [{**hits[i].to_json(), "downloads": downloads[i]} for i in order]
     return {"model": found["id"] if found else model_id, "relations": sorted(relations) if relations is not None
             else None, "models": models, "repos": [r.to_json() for r in store.affected_repos(model_id, max_depth,
                                                                                               relations)]}

@@ -333,7 +333,8 @@ class EmbeddedStore(GraphStore):
         def arrow(cypher: str) -> pa.Table:
             return self._conn.execute(cypher).get_as_arrow()
 
-        models = arrow("MATCH (m:Model) RETURN offset(id(m)) AS offset, m.id AS id, m.stub AS stub")
+        models = arrow("MATCH (m:Model) RETURN offset(id(m)) AS offset, m.id AS id, m.stub AS stub, "
+                       "m.downloads AS downloads")
         edges = arrow("MATCH (c:Model)-[e:DERIVED_FROM]->(p:Model) RETURN offset(id(c)) AS child, "
                       "offset(id(p)) AS parent, e.relation AS relation, e.provenance AS provenance")
         repos = arrow("MATCH (r:Repo) RETURN offset(id(r)) AS offset, r.id AS id")

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 Direction = Literal["up", "down"]
+#: Hits up to this depth cache their path (prefixes shared with their parent's); deeper ones rebuild it.
+CACHED_DEPTH = 256
+UNKNOWN: Any = type("Unknown", (), {"__repr__": lambda self: "UNKNOWN"})()
 
 
 class LineageHit:
@@ -22,12 +25,16 @@ class LineageHit:
     assembled on access. A 20k-descendant answer then costs 20k small objects, not 20k path tuples.
     """
 
-    __slots__ = ("id", "relation", "provenance", "depth", "stub", "_via", "_root")
+    __slots__ = ("id", "relation", "provenance", "depth", "stub", "downloads", "_via", "_root", "_path", "_rels")
 
     def __init__(self, id: str, relation: str, provenance: str, depth: int, stub: bool = False,
-                 via: LineageHit | None = None, root: str = "") -> None:
+                 via: LineageHit | None = None, root: str = "", downloads: Any = UNKNOWN) -> None:
         self.id, self.relation, self.provenance, self.depth, self.stub = id, relation, provenance, depth, stub
+        # The model's downloads when the store knew them while walking (the embedded index does); else UNKNOWN.
+        self.downloads = downloads
         self._via, self._root = via, root
+        self._path: tuple[str, ...] | None = None
+        self._rels: tuple[str, ...] | None = None
 
     def _chain(self) -> list[LineageHit]:
         chain, hit = [], self
@@ -42,17 +49,37 @@ class LineageHit:
         """The model one step back towards the queried one (the queried model itself at depth 1)."""
         return self._via.id if self._via is not None else self._root
 
+    def _paths(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        if self._path is not None and self._rels is not None:
+            return self._path, self._rels
+        if self.depth > CACHED_DEPTH:
+            # Caching every prefix of a very deep chain would hold a quadratic number of entries.
+            chain = self._chain()
+            return (self._root, *(hit.id for hit in chain)), tuple(hit.relation for hit in chain)
+        # Walk up to the nearest hit that knows its path, then extend downwards: each prefix is built once, so
+        # all paths of a 20k-descendant answer cost one tuple each instead of a walk each.
+        pending, hit = [], self
+        while hit is not None and hit._path is None:
+            pending.append(hit)
+            hit = hit._via
+        path, rels = (hit._path, hit._rels) if hit is not None else ((self._root,), ())
+        for step in reversed(pending):
+            path, rels = path + (step.id,), rels + (step.relation,)
+            step._path, step._rels = path, rels
+        return path, rels  # type: ignore[return-value]
+
     @property
     def path(self) -> tuple[str, ...]:
-        return (self._root, *(hit.id for hit in self._chain()))
+        return self._paths()[0]
 
     @property
     def relations(self) -> tuple[str, ...]:
-        return tuple(hit.relation for hit in self._chain())
+        return self._paths()[1]
 
     def to_json(self) -> dict:
+        path, relations = self._paths()
         return {"id": self.id, "relation": self.relation, "provenance": self.provenance, "depth": self.depth,
-                "path": list(self.path), "relations": list(self.relations), "stub": self.stub}
+                "path": list(path), "relations": list(relations), "stub": self.stub}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LineageHit) and self.to_json() == other.to_json()

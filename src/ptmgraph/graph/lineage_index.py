@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from ptmgraph.graph.lineage import PROVENANCE_RANK, Direction, LineageHit, RepoHit, cycle_groups
 
-FORMAT = 1
+FORMAT = 2  # 2: downloads per model, for ranking without a query
 
 
 @dataclass
@@ -66,12 +66,15 @@ class LineageIndex:
     # -- construction -------------------------------------------------------------------------------------------
     @classmethod
     def build(cls, models: pa.Table, edges: pa.Table, repos: pa.Table, uses: pa.Table) -> LineageIndex:
-        """``models``: offset, id, stub; ``edges``: child, parent (offsets), relation, provenance;
+        """``models``: offset, id, stub, downloads; ``edges``: child, parent (offsets), relation, provenance;
         ``repos``: offset, id; ``uses``: repo, model (offsets), file, line."""
         n = _dense_size(models["offset"])
         model_id = _scatter(n, models["offset"], models["id"])
         stub = np.zeros(n, dtype=bool)
         stub[models["offset"].to_numpy()] = models["stub"].fill_null(False).to_numpy(zero_copy_only=False)
+        downloads = np.full(n, -1, dtype=np.int64)
+        if "downloads" in models.column_names:
+            downloads[models["offset"].to_numpy()] = models["downloads"].fill_null(-1).to_numpy().astype(np.int64)
         child = edges["child"].to_numpy().astype(np.int64)
         parent = edges["parent"].to_numpy().astype(np.int64)
         provenance = edges["provenance"].fill_null("")
@@ -85,6 +88,7 @@ class LineageIndex:
         by_model = Csr.build(n, use_model, use_repo, np.zeros(len(use_model), dtype=np.int64))
         arrays = {
             "stub": stub,
+            "downloads": downloads,
             "up_indptr": up.indptr, "up_targets": up.targets, "up_edge": up.edge,
             "down_indptr": down.indptr, "down_targets": down.targets, "down_edge": down.edge,
             "uses_indptr": by_model.indptr, "uses_targets": by_model.targets, "uses_edge": by_model.edge,
@@ -127,7 +131,7 @@ class LineageIndex:
             saved = json.loads((directory / "stamp.json").read_text())
             if saved != {**stamp, "format": FORMAT}:
                 return None
-            names = ("stub", "up_indptr", "up_targets", "up_edge", "down_indptr", "down_targets", "down_edge",
+            names = ("stub", "downloads", "up_indptr", "up_targets", "up_edge", "down_indptr", "down_targets", "down_edge",
                      "uses_indptr", "uses_targets", "uses_edge", "uses_line")
             arrays = {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in names}
             strings: dict[str, pa.Array] = {}
@@ -212,15 +216,16 @@ class LineageIndex:
         preds = pred[reached].tolist()
         depths = depth_array[order].tolist()
         stubs = np.asarray(self.a["stub"])[reached].tolist()
+        downloads = [None if d < 0 else d for d in np.asarray(self.a["downloads"])[reached].tolist()]
         by_offset: dict[int, LineageHit | None] = {start: None}
         out = []
         # Tens of thousands of new objects would trigger the cyclic collector repeatedly; none of them can form a cycle.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for offset, ident, rel, prov, before, level, stub in zip(
-                    reached.tolist(), ids, relations, provenances, preds, depths, stubs):
-                hit = LineageHit(ident, rel, prov, level, stub, by_offset[before], start_id)
+            for offset, ident, rel, prov, before, level, stub, count in zip(
+                    reached.tolist(), ids, relations, provenances, preds, depths, stubs, downloads):
+                hit = LineageHit(ident, rel, prov, level, stub, by_offset[before], start_id, count)
                 by_offset[offset] = hit
                 out.append(hit)
         finally:
