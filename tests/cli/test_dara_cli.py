@@ -94,10 +94,7 @@ def test_scan_writes_naming_flags_that_propagate(tmp_path):
 def test_eval_vectors_with_shipped_mlp(shared_data):
     from ptmgraph.gnn.checkpoints import MLP
 
-    if not MLP.exists():
-        pytest.skip(f"{MLP} is not shipped (its feature list would be an extract of ../shared/data); build it with "
-                    "`ptmgraph dara train --vectors ../shared/data/dara/vec_d_dev.json --labels "
-                    f"../shared/data/labels/model_types.json --out {MLP}`")
+    assert MLP.exists(), f"{MLP} must be shipped: independent vector sets are scored with it, without retraining"
     result = run("dara", "eval", "--vectors", str(shared_data / "dara" / "vec_d_dev.json"), "--labels",
                  str(shared_data / "labels" / "model_types.json"), "--json")
     assert result.exit_code == 0, result.output

@@ -35,6 +35,19 @@ def test_mlp_learns_separable_vectors_and_round_trips(tmp_path):
     assert VectorClassifier.load(tmp_path / "m.pt").predict(test) == clf.predict(test)
 
 
+def test_checkpoint_holds_no_strings_from_the_training_file(tmp_path):
+    import torch
+
+    rows = read_vectors(synthetic_vectors(tmp_path))
+    clf = VectorClassifier.fit(rows, {}, epochs=1)
+    clf.save(tmp_path / "m.pt")
+    blob = torch.load(tmp_path / "m.pt", weights_only=True)
+    text = repr({k: v for k, v in blob.items() if k != "state"})
+    assert "768" not in text and "noise" not in text, "feature keys must be hashed, not stored"
+    # Keys the checkpoint never saw are read, not refused.
+    assert len(clf.predict([("m", "?", {"[1, 2, 3]": 4.0, "unseen": 1.0})])) == 1
+
+
 def test_folds_partition_and_are_seeded():
     parts = list(folds(23))
     assert sorted(i for _, te in parts for i in te) == list(range(23))

@@ -105,7 +105,7 @@ def graph_command(
 def train_command(
     out: Annotated[Path, typer.Option("--out", help="Where to write the checkpoint.")] = Path("dara-gnn.pt"),
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 40,
-    variants: Annotated[int, typer.Option(help="Generated fine-tune variants per preset and head.")] = 2,
+    variants: Annotated[int, typer.Option(help="Generated fine-tune variants per preset and head.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same checkpoint.")] = 42,
     vectors: Annotated[Path | None, typer.Option(
         "--vectors", help="Train the DARA MLP on a DARA vectors file instead of the GNN.")] = None,

@@ -202,6 +202,8 @@ LOOK_ALIKES: tuple[frozenset[str], ...] = (
     frozenset({"wav2vec2", "hubert"}),
     frozenset({"llama", "mistral", "qwen2"}),
     frozenset({"vit", "deit"}),
+    # electra-base/large discriminators have bert-base/large's exact sizes; only the pooler tells them apart.
+    frozenset({"bert", "electra"}),
     frozenset({"t5", "mt5"}),
     frozenset({"bart", "mbart", "marian"}),
 )
