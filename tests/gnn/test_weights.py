@@ -53,3 +53,33 @@ def test_bad_headers_are_clear(tmp_path, content, message):
     path.write_bytes(content)
     with pytest.raises(GraphError, match=message):
         header(path)
+
+
+def test_hub_header_is_read_with_range_requests_through_the_real_client(tmp_path, monkeypatch):
+    """huggingface_hub.get_safetensors_metadata against a recorded endpoint on 127.0.0.1 (HF_ENDPOINT): a
+    RoBERTa classifier's real tensor names and shapes, served only as the first bytes of model.safetensors."""
+    import torch
+
+    from ptmgraph.gnn.trace import architecture_class, load_config
+    from ptmgraph.gnn.weights import graph_from_hub
+    from tests.ingest import hub_server
+
+    config = load_config({"model_type": "roberta", "vocab_size": 50265, "max_position_embeddings": 514,
+                          "type_vocab_size": 1, "num_hidden_layers": 2, "num_labels": 3})
+    with torch.device("meta"):
+        model = architecture_class(config, "RobertaForSequenceClassification")(config)
+    path = tmp_path / "model.safetensors"
+    write_safetensors(path, {name: tuple(p.shape) for name, p in model.named_parameters()})
+    raw = path.read_bytes()
+    header_len = 8 + struct.unpack("<Q", raw[:8])[0]
+    # The file stops a little after its header: only range requests over the header may be made.
+    monkeypatch.setitem(hub_server.BINARY, ("org/roberta-clf", "model.safetensors"), raw[:header_len + 64])
+    with hub_server.HubStub() as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        graph = graph_from_hub("org/roberta-clf")
+        with pytest.raises(GraphError, match="org/missing: no safetensors header"):
+            graph_from_hub("org/missing")
+    assert graph.nodes == graph_from_safetensors(path).nodes and graph.source == "org/roberta-clf"
+    assert graph.repeats == 2 and any(n.params == ((50265, 768),) for n in graph.nodes)
+    assert any(r.startswith("HEAD /org/roberta-clf/resolve/") for r in hub.requests)

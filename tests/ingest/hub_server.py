@@ -55,6 +55,8 @@ FILES = {
     ("someone/finetuned-from-config", "config.json"): {"_name_or_path": "meta-llama/Llama-2-7b-hf"},
 }
 GATED = {"meta-llama/Llama-2-7b-hf"}
+# Binary files (safetensors) served with HTTP range requests, as the Hub's CDN does; tests add their own.
+BINARY: dict[tuple[str, str], bytes] = {}
 
 
 class HubStub:
@@ -78,6 +80,9 @@ class HubStub:
                     self.send_header("X-Error-Message", "Access to this model is restricted.")
                     self.end_headers()
                     return
+                if (repo, filename) in BINARY:
+                    self._bytes(BINARY[(repo, filename)], head)
+                    return
                 content = FILES.get((repo, filename))
                 if content is None:
                     self.send_response(404)
@@ -89,6 +94,24 @@ class HubStub:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("ETag", f'"{abs(hash(body))}"')
+                self.send_header("X-Repo-Commit", "0" * 40)
+                self.end_headers()
+                if not head:
+                    self.wfile.write(body)
+
+            def _bytes(self, data: bytes, head: bool) -> None:
+                first, last = 0, len(data) - 1
+                wanted = self.headers.get("Range", "")
+                if wanted.startswith("bytes="):
+                    a, _, b = wanted[6:].partition("-")
+                    first, last = int(a), min(int(b) if b else last, last)
+                body = data[first:last + 1]
+                self.send_response(206 if wanted else 200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(body)))
+                if wanted:
+                    self.send_header("Content-Range", f"bytes {first}-{last}/{len(data)}")
+                self.send_header("ETag", f'"{abs(hash(data))}"')
                 self.send_header("X-Repo-Commit", "0" * 40)
                 self.end_headers()
                 if not head:

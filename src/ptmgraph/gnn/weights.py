@@ -62,14 +62,20 @@ def graph_from_safetensors(path: str | Path) -> LayerGraph:
 
 
 def graph_from_hub(repo_id: str) -> LayerGraph:
-    """Reads only the safetensors headers of a Hub model (HTTP range requests), never the weights."""
-    from huggingface_hub import get_safetensors_metadata
+    """Reads only the safetensors headers of a Hub model (HTTP range requests), never the weights; honours
+    HF_ENDPOINT, HF_TOKEN and HF_HUB_OFFLINE like every Hub call of ptmgraph."""
+    import os
+
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import NotASafetensorsRepoError, SafetensorsParsingError
     from huggingface_hub.utils import HfHubHTTPError
 
+    api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None)
     try:
-        meta = get_safetensors_metadata(repo_id)
-    except (HfHubHTTPError, OSError, ValueError) as exc:
-        raise GraphError(f"{repo_id}: no safetensors header could be read from the Hub ({str(exc)[:160]})") from None
+        meta = api.get_safetensors_metadata(repo_id)
+    except (HfHubHTTPError, NotASafetensorsRepoError, SafetensorsParsingError, OSError, ValueError) as exc:
+        raise GraphError(f"{repo_id}: no safetensors header could be read from the Hub "
+                         f"({' '.join(str(exc).split())[:160]})") from None
     items: list[tuple[str, tuple[int, ...]]] = []
     for name in sorted(meta.files_metadata):
         items.extend(_shapes(meta.files_metadata[name].tensors, f"{repo_id}/{name}"))
