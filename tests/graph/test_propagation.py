@@ -115,6 +115,8 @@ def test_a_10000_deep_chain_propagates_in_linear_space_and_explains_the_whole_pa
         assert leaf["depth"] == n + 1 and len(leaf["path"]) == n + 2
         assert leaf["path"][:2] == ["chain/m0", "chain/m1"] and leaf["path"][-2:] == [f"chain/m{n}", "me/leaf-app"]
         assert leaf["relations"][-1] == "uses" and set(leaf["relations"][:-1]) == {"finetune"}
+        (repo,) = store.affected_repos("chain/m0")  # its path is assembled lazily, from the index, in one go
+        assert repo.depth == n and repo.path == tuple(leaf["path"]) and repo.via == f"chain/m{n}"
         (origin,) = build(store)["origins"]
         deepest = next(m for m in origin["models"] if m["id"] == f"chain/m{n}")
         assert deepest["path_elided"] and deepest["path"][:2] == ["chain/m0", ELIDED]

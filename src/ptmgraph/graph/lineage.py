@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 Direction = Literal["up", "down"]
 #: Hits up to this depth cache their path (prefixes shared with their parent's); deeper ones rebuild it.
@@ -90,18 +90,35 @@ class LineageHit:
         return f"LineageHit({self.id!r}, {self.relation!r}, depth={self.depth}, path={self.path!r})"
 
 
-class RepoHit(NamedTuple):
-    """A repository that loads the queried model (``via`` is the model itself) or one derived from it."""
+class RepoHit:
+    """A repository that loads the queried model (``via`` is the model itself) or one derived from it. ``path``
+    runs from the queried model to ``via``, then the repo. A store may hand it over unassembled (``paths`` and
+    ``row``): all paths of one answer are then built together, on the first access to any of them."""
 
-    repo: str
-    via: str
-    depth: int
-    path: tuple[str, ...]  # model ids from the queried model to ``via``, then the repo
-    file: str | None = None
-    line: int | None = None
+    __slots__ = ("repo", "via", "depth", "file", "line", "_path", "_paths", "_row")
+
+    def __init__(self, repo: str, via: str, depth: int, path: tuple[str, ...] | None = None,
+                 file: str | None = None, line: int | None = None, paths: Any = None, row: int = -1) -> None:
+        self.repo, self.via, self.depth, self.file, self.line = repo, via, depth, file, line
+        self._path, self._paths, self._row = path, paths, row
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        if self._path is None:
+            self._path = self._paths.get(self._row)
+        return self._path  # type: ignore[return-value]
 
     def to_json(self) -> dict:
-        return {**self._asdict(), "path": list(self.path)}
+        return {"repo": self.repo, "via": self.via, "depth": self.depth, "path": list(self.path),
+                "file": self.file, "line": self.line}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RepoHit) and self.to_json() == other.to_json()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RepoHit({self.repo!r}, via={self.via!r}, depth={self.depth})"
 
 
 @dataclass(frozen=True, slots=True)

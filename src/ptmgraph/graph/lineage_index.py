@@ -255,27 +255,18 @@ class LineageIndex:
         win_model, win_edge = model_of[win], edge[win]
         repo_ids = repo_names.take(pa.array(final)).to_pylist()
         files = self.s["uses_file"].take(pa.array(win_edge)).to_pylist()
-        lines = self.a["uses_line"][win_edge].tolist()
-        # Every winner's path, one level per step for all winners at once: column k holds the k-th model up.
-        steps = np.full((len(win_model), int(depth_of.max()) + 1), -1, dtype=np.int64)
-        current = win_model.copy()
-        for k in range(steps.shape[1]):
-            steps[:, k] = np.where(depth_of >= k, current, -1)
-            current = np.where(depth_of > k, pred[current], current)
-        flat = self.s["model_id"].take(pa.array(steps[steps >= 0])).to_pylist()
-        out, at = [], 0
+        lines = self.a["uses_line"][win_edge]
+        lines = pa.array(lines, mask=lines < 0).to_pylist()
+        vias = self.s["model_id"].take(pa.array(win_model)).to_pylist()
+        paths = _RepoPaths(self, win_model, depth_of, pred, repo_names.take(pa.array(final)))
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for repo_id, level, file, line in zip(repo_ids, depth_of.tolist(), files, lines):
-                path = (*reversed(flat[at:at + level + 1]), repo_id)
-                at += level + 1
-                out.append(RepoHit(repo_id, path[-2], level, path, file, None if line < 0 else line))
+            return [RepoHit(repo_id, via, level, None, file, line, paths, row) for row, (repo_id, via, level, file, line)
+                    in enumerate(zip(repo_ids, vias, depth_of.tolist(), files, lines))]
         finally:
             if collecting:
                 gc.enable()
-        return out
-
 
     def cycles(self, limit: int = 20) -> list[list[str]]:
         child = np.repeat(np.arange(self.n), np.diff(self.up.indptr))
@@ -307,3 +298,43 @@ def _write_arrow(path: Path, table: pa.Table) -> None:
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
 
+
+class _RepoPaths:
+    """The paths of one `affected` answer. Which models each path holds is worked out at once, in numpy (the walk's
+    buffers are reused by the next walk); the strings are made together on first use, so a caller that only
+    counts or ranks repositories never pays for 14,000 tuples of model ids."""
+
+    def __init__(self, index: LineageIndex, models: np.ndarray, depth: np.ndarray, pred: np.ndarray,
+                 repos: pa.Array) -> None:
+        # Row i: its depth[i] + 1 models root first (the model k steps up sits in column depth[i] - k), then the
+        # repository.
+        n = len(models)
+        width = int(depth.max()) + 1
+        steps = np.full((n, width), -1, dtype=np.int64)
+        current, rows = models.copy(), np.arange(n)
+        for k in range(width):
+            alive = depth >= k
+            steps[rows[alive], (depth - k)[alive]] = current[alive]
+            current = np.where(depth > k, pred[current], current)
+        self.flat = steps[steps >= 0]
+        self.offsets = np.concatenate([[0], np.cumsum(depth + 2)])
+        self.index, self.repos = index, repos
+        self._all: list[tuple[str, ...]] | None = None
+
+    def get(self, row: int) -> tuple[str, ...]:
+        if self._all is None:
+            self._all = self._build()
+        return self._all[row]
+
+    def _build(self) -> list[tuple[str, ...]]:
+        offsets, flat = self.offsets, self.flat
+        order = np.empty(int(offsets[-1]), dtype=np.int64)
+        repo_slot = offsets[1:] - 1
+        mask = np.ones(len(order), dtype=bool)
+        mask[repo_slot] = False
+        order[mask] = np.arange(len(flat))
+        order[repo_slot] = len(flat) + np.arange(len(repo_slot))
+        values = pa.concat_arrays([self.index.s["model_id"].take(pa.array(flat)).cast(pa.string()),
+                                   self.repos.cast(pa.string())]).take(pa.array(order))
+        lists = pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values).to_pylist()
+        return [tuple(path) for path in lists]
