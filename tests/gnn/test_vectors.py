@@ -61,7 +61,8 @@ def test_labels_take_the_majority_type():
 
 
 @pytest.mark.parametrize("content, message", [("[1, 2]", "expected"), ('{"A": [1]}', "does not map"),
-                                              ('{"A": {"m": {"k": "x"}}}', "not {feature: count}"), ("{", "JSON")])
+                                              ('{"A": {"m": {"k": "x"}}}', "not {feature: count}"), ("{", "JSON"),
+                                              ('{"bert-base-cased": {"(LayerNorm, Linear)": 45}}', "not grouped")])
 def test_bad_vectors_name_the_problem(tmp_path, content, message):
     path = tmp_path / "v.json"
     path.write_text(content)

@@ -42,6 +42,11 @@ def read_vectors(path: str | Path) -> list[tuple[str, str, dict[str, float]]]:
     if not isinstance(data, dict):
         raise VectorsError(f"{path}: expected {{architecture: {{model_id: {{feature: count}}}}}} like DARA's "
                            "vec_d_dev.json")
+    first = next(iter(data.values()), None)
+    if isinstance(first, dict) and first and all(isinstance(v, (int, float)) for v in first.values()):
+        raise VectorsError(f"{path}: this is {{model_id: {{feature: count}}}} (like DARA's test_l/test_p files), not "
+                           "grouped by architecture; group it as {architecture: {model_id: {feature: count}}} like "
+                           "vec_d_dev.json")
     rows = []
     for arch, models in data.items():
         if not isinstance(models, dict):
