@@ -60,12 +60,14 @@ def test_purl_encodes_hostile_ids():
 
 def test_graphml_round_trips_through_networkx(store, tmp_path):
     out = tmp_path / "g.graphml"
-    result = run("export", "--format", "graphml", "--out", str(out), store=store)
+    result = run("export", "--format", "graphml", "--out", str(out), "--json", store=store)
     assert result.exit_code == 0, result.output
+    counts = json.loads(result.stdout)
     graph = nx.read_graphml(out, force_multigraph=True)
     stats = json.loads(run("stats", "--json", store=store).stdout)
     labels = [a["label"] for _, a in graph.nodes(data=True)]
     assert labels.count("Model") == stats["nodes"]["Model"] and labels.count("Repo") == stats["nodes"]["Repo"]
+    assert (counts["nodes"], counts["edges"]) == (graph.number_of_nodes(), graph.number_of_edges())
     types = [a["type"] for *_, a in graph.edges(data=True)]
     assert types.count("DERIVED_FROM") == stats["edges"]["DERIVED_FROM"]
     assert types.count("USES") == stats["edges"]["USES"]

@@ -28,7 +28,7 @@ def flagged_store(tmp_path):
 
 
 def test_json_report_explains_each_origin_with_paths(flagged_store):
-    result = run("report", "--format", "json", store=flagged_store)
+    result = run("report", "--json", store=flagged_store)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     user = next(o for o in report["origins"] if o["kind"] == "user")

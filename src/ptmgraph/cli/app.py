@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -438,15 +438,17 @@ REPORT_FORMATS = ("table", "json", "md", "html")
 @friendly_errors
 def report(
     models: Annotated[list[str] | None, typer.Argument(help="Only flags raised on or reaching these models.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, json, md or html (one self-contained file).")]
-    = "table",
+    fmt: Annotated[str, typer.Option("--format", help="table (Markdown when written to a file), json, md or html "
+                                                      "(one self-contained file).")] = "table",
     out: Annotated[Path | None, typer.Option("--out", help="Write the report to this file.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many origins to detail, most far-reaching first.")] = 50,
+    as_json: JsonOption = False,
 ) -> None:
     """The lineage-anomaly report: each flagged origin, its evidence, what it reaches and through which path."""
     from ptmgraph.cli import report_formats
     from ptmgraph.graph.report import build
 
+    fmt = "json" if as_json else fmt
     if fmt not in REPORT_FORMATS:
         raise PtmgraphError(f"report: unknown --format {fmt!r}; use one of {', '.join(REPORT_FORMATS)}")
     with open_store(_store_uri(), read_only=True) as store:
@@ -475,6 +477,7 @@ def export(
                                                       "graph).")] = "cyclonedx",
     out: Annotated[Path | None, typer.Option("--out", help="Write here (graphml needs it; cyclonedx defaults to "
                                                            "stdout).")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Export a CycloneDX 1.6 ML-BOM of a model (lineage as pedigree, flags as vulnerabilities), or GraphML."""
     from ptmgraph.graph import export as exporter
@@ -492,14 +495,20 @@ def export(
                 sys.stdout.write(text)
                 return
             _write(out, text)
-            render.note(f"wrote {out}")
+            if as_json:
+                emit_json({"out": str(out)})
+            else:
+                render.note(f"wrote {out}")
         else:
             try:
                 counts = exporter.graphml(store, str(out))
             except OSError as exc:
                 raise PtmgraphError(f"export: cannot write {out} ({exc.strerror or exc}); choose another --out") \
                     from None
-            render.note(f"wrote {out}: {counts['nodes']:,} nodes, {counts['edges']:,} edges")
+            if as_json:
+                emit_json({"out": str(out), **counts})
+            else:
+                render.note(f"wrote {out}: {counts['nodes']:,} nodes, {counts['edges']:,} edges")
 
 
 def _write(path: Path, text: str) -> None:

@@ -43,7 +43,7 @@ def _subjects(store: GraphStore, models: Iterable[str]) -> set[str]:
     for model_id in models:
         if store.model(model_id) is None:
             raise PtmgraphError(f"report: no model {model_id!r} in the store; check the id with "
-                                  "`ptmgraph query 'MATCH (m:Model) WHERE m.id CONTAINS $q RETURN m.id' -p q=...`")
+                                "`ptmgraph query 'MATCH (m:Model) WHERE m.id CONTAINS $q RETURN m.id' -p q=...`")
         for cypher in _OWN_AND_REACHING:
             flags.update(r[0] for r in store.query(cypher, {"k": d.node_key(model_id)}).rows)
     return flags
