@@ -92,7 +92,8 @@ def main() -> None:
     hub_models = sum(1 for r in walked[0] if r.subject_kind == d.SubjectKind.MODEL)
     print(f"{args.flags} flags (one on the hub, {hub_models:,} descendants), {n_inherited:,} inherited flags "
           f"(networkx counts {nx_inherited:,})")
-    print(f"walks (descendants + repos, one step back each): {walks_s * 1000:,.0f} ms embedded vs {nx_s * 1000:,.0f} ms "
+    print(f"walks (descendants + repos, one step back each): {walks_s * 1000:,.0f} ms embedded vs "
+          f"{nx_s * 1000:,.0f} ms "
           f"networkx (ratio {walks_s / nx_s:.2f})")
     print(f"full propagate (walks + writing {report.inherited_models + report.inherited_repos:,} INHERITS edges): "
           f"{full_s:,.2f} s (target < 2 s)")

@@ -127,7 +127,8 @@ def html(report: dict[str, Any]) -> str:
         body.append(f'<section class="origin" id="{escape(o["flag"])}"><h2>{escape(o["kind"])} '
                     f'({escape(o["severity"])}) on {escape(o["subject_kind"])} {escape(o["subject"])}</h2>'
                     f'<p>{escape(o["summary"] or "")}</p><p>flag <code>{escape(o["flag"])}</code> by '
-                    f'{escape(o["detector"] or "user")}; evidence <code>{escape(json.dumps(o["evidence"], sort_keys=True))}</code></p>')
+                    f'{escape(o["detector"] or "user")}; evidence '
+                    f'<code>{escape(json.dumps(o["evidence"], sort_keys=True))}</code></p>')
         body.append(_picture(o))
         for title, key in (("Models reached", "models"), ("Repositories exposed", "repos")):
             if o[key]:

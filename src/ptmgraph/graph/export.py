@@ -28,7 +28,8 @@ def _component(model: dict[str, Any] | None, model_id: str) -> dict[str, Any]:
     group, _, name = model_id.rpartition("/")
     comp: dict[str, Any] = {"type": "machine-learning-model", "bom-ref": purl(model_id), "name": name or model_id,
                             "purl": purl(model_id),
-                            "externalReferences": [{"type": "website", "url": f"https://huggingface.co/{quote(model_id)}"}]}
+                            "externalReferences": [{"type": "website",
+                                                    "url": f"https://huggingface.co/{quote(model_id)}"}]}
     if group:
         comp["group"] = group
     if model.get("license"):
@@ -55,7 +56,7 @@ def cyclonedx(store: GraphStore, model_id: str) -> dict[str, Any]:
         comp = _component(store.model(hit.id), hit.id)
         comp.setdefault("properties", []).extend([{"name": "ptmgraph:relation-to-child", "value": hit.relation},
                                                   {"name": "ptmgraph:provenance", "value": hit.provenance}])
-        child = by_id[d.node_key(hit.path[-2])]
+        child = by_id[d.node_key(hit.via)]
         child.setdefault("pedigree", {}).setdefault("ancestors", []).append(comp)
         by_id[d.node_key(hit.id)] = comp
     bom: dict[str, Any] = {

@@ -262,7 +262,8 @@ class LineageIndex:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return [RepoHit(repo_id, via, level, None, file, line, paths, row) for row, (repo_id, via, level, file, line)
+            return [RepoHit(repo_id, via, level, None, file, line, paths, row)
+                    for row, (repo_id, via, level, file, line)
                     in enumerate(zip(repo_ids, vias, depth_of.tolist(), files, lines))]
         finally:
             if collecting:
