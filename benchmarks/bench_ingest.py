@@ -3,7 +3,9 @@
 
     python benchmarks/bench_ingest.py --models 1000000
 
-Prints records/s (records = the typed records the sources produce: models, lineage edges, licences, usages).
+Prints records/s (records = the typed records the sources produce: models, lineage edges, licences, usages),
+with and without the final checkpoint the store makes when it closes. ``--in-process`` turns the reader process
+off, to compare.
 """
 
 from __future__ import annotations
@@ -38,11 +40,20 @@ def synthetic_snapshot(path: Path, n: int, seed: int) -> None:
                                   "tags": ["synthetic"]}) + "\n")
 
 
-def measure(store: EmbeddedStore, source, name: str, batch: int) -> dict:
-    report = pipeline.run(store, source, name, records_per_batch=batch)
+def measure(store: EmbeddedStore, source, name: str, batch: int, parallel: bool | None) -> dict:
+    report = pipeline.run(store, source, name, records_per_batch=batch, parallel=parallel)
     print(f"  {name:<42} {report.records:>10,} records {report.seconds:>8.1f} s {report.records_per_second:>10,.0f} records/s"
           f"  ({report.skipped} skipped)")
     return report.to_json()
+
+
+def closed(store: EmbeddedStore, result: dict, started: float) -> dict:
+    """The store's final checkpoint happens at close: part of the ingest's cost, so it is counted here."""
+    store.close()
+    seconds = time.perf_counter() - started
+    print(f"  {'... with the final checkpoint (store closed)':<42} {result['records']:>10,} records {seconds:>8.1f} s "
+          f"{result['records'] / seconds:>10,.0f} records/s   target >= 100,000 records/s")
+    return {**result, "seconds_with_close": round(seconds, 2)}
 
 
 def main() -> None:
@@ -51,6 +62,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--batch", type=int, default=pipeline.RECORDS_PER_BATCH)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--in-process", action="store_true",
+                    help="read the input in this process (default: a reader process for large files)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ptmgraph-bench-ingest-"))
     results: dict[str, object] = {}
@@ -60,15 +73,17 @@ def main() -> None:
     synthetic_snapshot(snapshot, args.models, args.seed)
     print(f"synthetic snapshot: {args.models:,} models written in {time.perf_counter() - t0:.1f} s "
           f"({snapshot.stat().st_size / 1e6:.0f} MB)")
-    with EmbeddedStore(work / "synthetic-store") as store:
-        results["synthetic"] = measure(store, HfJsonl(snapshot), f"hf-jsonl synthetic ({args.models:,} models)",
-                                       args.batch)
+    parallel = False if args.in_process else None
+    started = time.perf_counter()
+    store = EmbeddedStore(work / "synthetic-store")
+    results["synthetic"] = closed(store, measure(store, HfJsonl(snapshot), f"hf-jsonl SYNTHETIC ({args.models:,} models)",
+                                                 args.batch, parallel), started)
 
     if SHARED.is_dir():
         print("real files (../shared/data), in the order the README loads them:")
         with EmbeddedStore(work / "real-store") as store:
-            results["real"] = [measure(store, cls(SHARED / rel), f"{cls.name} {Path(rel).name}", args.batch)
-                               for cls, rel in REAL]
+            results["real"] = [measure(store, cls(SHARED / rel), f"{cls.name} {Path(rel).name}", args.batch,
+                                       parallel) for cls, rel in REAL]
     else:
         print(f"real files skipped: {SHARED} not found", file=sys.stderr)
     if args.out:

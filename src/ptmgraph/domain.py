@@ -47,12 +47,22 @@ class SubjectKind(StrEnum):
     REPO = "Repo"
 
 
+_MEMBERS: dict[type[StrEnum], dict[str, StrEnum]] = {
+    enum_type: {member.value: member for member in enum_type} for enum_type in (Relation, Provenance, Severity, SubjectKind)
+}
+
+
 def node_key(identifier: str) -> str:
     """The Hub matches model ids case-insensitively; so do we, while keeping the declared spelling in ``id``."""
     return identifier.strip().casefold()
 
 
 def check_id(value: object, what: str) -> str:
+    # The common case, decided in C (ingest builds millions of ids): printable ASCII, no surrounding spaces. For
+    # ASCII text, isprintable() rejects exactly the control characters _CONTROL finds.
+    if (type(value) is str and 0 < len(value) <= MAX_ID_LENGTH and value.isascii() and value.isprintable()
+            and value[0] != " " and value[-1] != " "):
+        return value
     if not isinstance(value, str):
         raise InvalidRecord(f"{what} must be a string, got {type(value).__name__}")
     text = value.strip()
@@ -66,6 +76,10 @@ def check_id(value: object, what: str) -> str:
 
 
 def _enum(enum_type: type[StrEnum], value: object, what: str) -> StrEnum:
+    # A dict lookup instead of enum_type(value): members hash and compare as their values, and this runs per record.
+    member = _MEMBERS[enum_type].get(value) if isinstance(value, str) else None
+    if member is not None:
+        return member
     try:
         return enum_type(value)
     except ValueError:
@@ -78,12 +92,12 @@ def _tuple(value: object, what: str) -> tuple[str, ...] | None:
         return None
     if isinstance(value, str) or not all(isinstance(item, str) for item in value):  # type: ignore[union-attr]
         raise InvalidRecord(f"{what} must be a list of strings, got {value!r:.80}")
-    return tuple(value)  # type: ignore[arg-type]
+    return value if type(value) is tuple else tuple(value)  # type: ignore[arg-type, return-value]
 
 
 def _count(value: object, what: str) -> int | None:
-    if value is None:
-        return None
+    if value is None or (type(value) is int and value >= 0):
+        return value
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidRecord(f"{what} must be a non-negative integer, got {value!r:.40}")
     return value
@@ -110,11 +124,14 @@ class Model:
     source: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "id", check_id(self.id, "model id"))
+        setattr_ = object.__setattr__
+        setattr_(self, "id", check_id(self.id, "model id"))
         for name in ("tags", "architectures", "files"):
-            object.__setattr__(self, name, _tuple(getattr(self, name), f"{name} of {self.id}"))
+            if getattr(self, name) is not None:
+                setattr_(self, name, _tuple(getattr(self, name), f"{name} of {self.id}"))
         for name in ("downloads", "likes"):
-            object.__setattr__(self, name, _count(getattr(self, name), f"{name} of {self.id}"))
+            if getattr(self, name) is not None:
+                setattr_(self, name, _count(getattr(self, name), f"{name} of {self.id}"))
 
     @property
     def key(self) -> str:

@@ -52,7 +52,9 @@ def file_progress(source: Any, enabled: bool = True) -> Iterator[Callable[[Any],
         task = progress.add_task(f"ingesting {source.path.name}", total=source.size or None, rate="")
 
         def update(report: Any) -> None:
-            progress.update(task, completed=source.position,
+            # A worker process may be the one reading: then the report says how far it got.
+            done = report.position if getattr(report, "position", None) is not None else source.position
+            progress.update(task, completed=done,
                             rate=f"{report.records:,} records, {report.records_per_second:,.0f}/s")
 
         yield update

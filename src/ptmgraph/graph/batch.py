@@ -1,25 +1,37 @@
 """Turns domain records into per-table rows, the unit every store writes in bulk.
 
-Rows for the same node or edge inside one batch are merged (later non-null values win), so a store sees each
-key once per batch. This is also where a record's implied facts become graph shape: a model's declared licence
-becomes a License node and a LICENSED_AS edge, its author an Author node and an AUTHORED_BY edge.
+A batch keeps each record once per identity (a repeated fact is merged: later non-null values win) and builds
+the tables only when a store asks, as columns: an ingest of a million models costs a list per column, not a
+dict per row. This is also where a record's implied facts become graph shape: a model's declared licence becomes
+a License node and a LICENSED_AS edge, its author an Author node and an AUTHORED_BY edge. Where an implied fact
+and an explicit record say different things about the same node or edge, the explicit record wins.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any
+
+import pyarrow as pa
 
 from ptmgraph import domain as d
 from ptmgraph.graph import schema as s
 
 Row = dict[str, Any]
 EdgeGroup = tuple[str, str, str]  # (rel type, from label, to label)
+EDGE_ENDS = ("from", "to", "from_id", "to_id")  # keys and ids of the two endpoints, before the rel's own columns
+ARROW_TYPES = {
+    s.STRING: pa.string(), s.INT64: pa.int64(), s.DOUBLE: pa.float64(), s.BOOLEAN: pa.bool_(),
+    s.STRING_LIST: pa.list_(pa.string()),
+}
 
 
 @dataclass
 class Edge:
+    """One edge as a row (the view stores that write row by row use)."""
+
     from_key: str
     from_id: str
     to_key: str
@@ -31,16 +43,48 @@ class Edge:
         return (self.from_key, self.to_key, self.props["disc"])
 
 
-def _merge(into: Row, new: Row) -> None:
-    for name, value in new.items():
-        if value is not None:
-            into[name] = value
+def _merged(old: Any, new: Any) -> Any:
+    """``new`` with ``old``'s values where ``new`` does not know (None)."""
+    record = object.__new__(type(new))
+    for f in fields(new):
+        value = getattr(new, f.name)
+        object.__setattr__(record, f.name, getattr(old, f.name) if value is None else value)
+    return record
 
 
-@dataclass
+class _Table:
+    """Rows of one table, one per identity; a repeated identity merges into the first row (non-null wins)."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.rows: dict[Hashable, list[Any]] = {}
+
+    def add(self, identity: Hashable, values: list[Any]) -> None:
+        old = self.rows.get(identity)
+        if old is None:
+            self.rows[identity] = values
+        else:
+            for i, value in enumerate(values):
+                if value is not None:
+                    old[i] = value
+
+    def arrow(self, types: tuple[str, ...]) -> pa.Table:
+        columns = zip(*self.rows.values(), strict=True) if self.rows else ([] for _ in self.names)
+        return pa.table([pa.array(list(values), type=ARROW_TYPES[kind]) for values, kind in zip(columns, types)],
+                        names=list(self.names))
+
+
 class Batch:
-    nodes: dict[str, dict[str, Row]] = field(default_factory=dict)
-    edges: dict[EdgeGroup, dict[tuple[str, str, str], Edge]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self._records: dict[type, dict[Hashable, Any]] = {}
+        self._built: tuple[dict[str, pa.Table], dict[EdgeGroup, pa.Table]] | None = None
+
+    @classmethod
+    def prebuilt(cls, nodes: dict[str, pa.Table], edges: dict[EdgeGroup, pa.Table]) -> Batch:
+        """A batch whose tables were built elsewhere (in the ingest worker process)."""
+        batch = cls()
+        batch._built = (nodes, edges)
+        return batch
 
     @classmethod
     def of(cls, records: Iterable[d.Record]) -> Batch:
@@ -49,96 +93,181 @@ class Batch:
             batch.add(record)
         return batch
 
-    def __len__(self) -> int:
-        return sum(len(rows) for rows in self.nodes.values()) + sum(len(rows) for rows in self.edges.values())
-
-    def node(self, label: str, identifier: str, **props: Any) -> None:
-        key = d.node_key(identifier)
-        row: Row = {"key": key, "id": identifier, "stub": False, **props}
-        rows = self.nodes.setdefault(label, {})
-        if key in rows:
-            _merge(rows[key], row)
-        else:
-            rows[key] = row
-
-    def edge(self, rel: str, from_label: str, from_id: str, to_label: str, to_id: str, disc: str = "", **props: Any) -> None:
-        edge = Edge(d.node_key(from_id), from_id, d.node_key(to_id), to_id, {"disc": disc, **props})
-        rows = self.edges.setdefault((rel, from_label, to_label), {})
-        existing = rows.get(edge.identity)
-        if existing is None:
-            rows[edge.identity] = edge
-        else:
-            _merge(existing.props, edge.props)
-
     def add(self, record: d.Record) -> None:
-        adder = _ADDERS.get(type(record))
-        if adder is None:
+        identity = _IDENTITIES.get(type(record))
+        if identity is None:
             raise TypeError(f"not a ptmgraph record: {type(record).__name__}")
-        adder(self, record)
+        bucket = self._records.get(type(record))
+        if bucket is None:
+            bucket = self._records[type(record)] = {}
+        key = identity(record)
+        old = bucket.get(key)
+        bucket[key] = record if old is None else _merged(old, record)
+        self._built = None
+
+    def __len__(self) -> int:
+        """Distinct records (a fact repeated in the batch counts once); rows, for a prebuilt batch."""
+        if self._built is not None and not self._records:
+            return sum(table.num_rows for tables in self._built for table in tables.values())
+        return sum(len(bucket) for bucket in self._records.values())
+
+    def records(self, kind: type) -> Iterable[Any]:
+        return self._records.get(kind, {}).values()
+
+    # -- tables -------------------------------------------------------------------------------------------------
+    def tables(self) -> tuple[dict[str, pa.Table], dict[EdgeGroup, pa.Table]]:
+        """Node tables (label → Arrow table, columns in schema order) and edge tables ((rel, from, to) → ``from``,
+        ``to``, ``from_id``, ``to_id``, then the rel's columns), each row once."""
+        if self._built is None:
+            nodes: dict[str, _Table] = {}
+            edges: dict[EdgeGroup, _Table] = {}
+            for kind, contribute in _CONTRIBUTORS:
+                bucket = self._records.get(kind)
+                if bucket:
+                    contribute(bucket, _Sink(nodes, edges))
+            self._built = (
+                {label: t.arrow(tuple(kind for _, kind in s.NODE_TABLES[label].columns)) for label, t in nodes.items()},
+                {group: t.arrow((*(s.STRING for _ in EDGE_ENDS), *(kind for _, kind in s.REL_TABLES[group[0]].columns)))
+                 for group, t in edges.items()},
+            )
+        return self._built
+
+    @property
+    def nodes(self) -> dict[str, dict[str, Row]]:
+        """Node tables as rows keyed by node key (for stores that write row by row)."""
+        return {label: {row["key"]: row for row in table.to_pylist()} for label, table in self.tables()[0].items()}
+
+    @property
+    def edges(self) -> dict[EdgeGroup, dict[tuple[str, str, str], Edge]]:
+        """Edge tables as :class:`Edge` rows keyed by identity."""
+        out: dict[EdgeGroup, dict[tuple[str, str, str], Edge]] = {}
+        for group, table in self.tables()[1].items():
+            rows = {}
+            for row in table.to_pylist():
+                edge = Edge(row.pop("from"), row.pop("from_id"), row.pop("to"), row.pop("to_id"), row)
+                rows[edge.identity] = edge
+            out[group] = rows
+        return out
 
 
-def _add_model(batch: Batch, m: d.Model) -> None:
-    props = {name: getattr(m, name) for name, _ in s.MODEL.props}
-    for name in ("tags", "architectures", "files"):
-        if props[name] is not None:
-            props[name] = list(props[name])
-    batch.node("Model", m.id, **props)
-    if m.author:
-        batch.node("Author", m.author)
-        batch.edge("AUTHORED_BY", "Model", m.id, "Author", m.author)
-    if m.license:
-        batch.node("License", m.license)
-        batch.edge("LICENSED_AS", "Model", m.id, "License", m.license, source=m.source)
+class _Sink:
+    """Where contributors put rows: one :class:`_Table` per node label and per edge group."""
+
+    def __init__(self, nodes: dict[str, _Table], edges: dict[EdgeGroup, _Table]) -> None:
+        self._nodes, self._edges = nodes, edges
+
+    def node_table(self, label: str) -> _Table:
+        table = self._nodes.get(label)
+        if table is None:
+            table = self._nodes[label] = _Table(tuple(name for name, _ in s.NODE_TABLES[label].columns))
+        return table
+
+    def edge_table(self, rel: str, from_label: str, to_label: str) -> _Table:
+        group = (rel, from_label, to_label)
+        table = self._edges.get(group)
+        if table is None:
+            table = self._edges[group] = _Table((*EDGE_ENDS, *(name for name, _ in s.REL_TABLES[rel].columns)))
+        return table
+
+    def named(self, label: str, identifiers: Iterable[str]) -> None:
+        """Nodes that are nothing but a name (authors, licences, datasets)."""
+        table = self.node_table(label)
+        for identifier in identifiers:
+            key = d.node_key(identifier)
+            table.add(key, [key, identifier, False])
+
+    def edge(self, rel: str, from_label: str, to_label: str, from_id: str, to_id: str, disc: str,
+             props: Iterable[Any] = ()) -> None:
+        from_key, to_key = d.node_key(from_id), d.node_key(to_id)
+        self.edge_table(rel, from_label, to_label).add((from_key, to_key, disc),
+                                                        [from_key, to_key, from_id, to_id, disc, *props])
 
 
-def _add_repo(batch: Batch, r: d.Repo) -> None:
-    batch.node("Repo", r.id, url=r.url, licenses=list(r.licenses) if r.licenses is not None else None, source=r.source)
-    for licence in r.licenses or ():
-        batch.node("License", licence)
-        batch.edge("LICENSED_AS", "Repo", r.id, "License", licence, source=r.source)
+_MODEL_PROPS = attrgetter(*(name for name, _ in s.MODEL.props))
 
 
-def _add_lineage(batch: Batch, e: d.Lineage) -> None:
-    batch.edge(
-        "DERIVED_FROM", "Model", e.child, "Model", e.parent, disc=e.provenance.value,
-        relation=e.relation.value, provenance=e.provenance.value, confidence=e.confidence, source=e.source,
-    )
+def _models(bucket: dict[str, d.Model], sink: _Sink) -> None:
+    models, authors, licences = sink.node_table("Model"), sink.node_table("Author"), sink.node_table("License")
+    authored = sink.edge_table("AUTHORED_BY", "Model", "Author")
+    licensed = sink.edge_table("LICENSED_AS", "Model", "License")
+    key_of = d.node_key
+    # The hot loop of every ingest: implied rows are added here directly rather than through _Sink.edge.
+    for key, m in bucket.items():
+        models.add(key, [key, m.id, False, *_MODEL_PROPS(m)])
+        if m.author:
+            author = key_of(m.author)
+            authors.add(author, [author, m.author, False])
+            authored.add((key, author, ""), [key, author, m.id, m.author, ""])
+        if m.license:
+            licence = key_of(m.license)
+            licences.add(licence, [licence, m.license, False])
+            licensed.add((key, licence, ""), [key, licence, m.id, m.license, "", m.source])
 
 
-def _add_uses(batch: Batch, u: d.Uses) -> None:
+def _repos(bucket: dict[str, d.Repo], sink: _Sink) -> None:
+    table = sink.node_table("Repo")
+    for key, r in bucket.items():
+        table.add(key, [key, r.id, False, r.url, r.licenses, r.source])
+    for r in bucket.values():
+        sink.named("License", r.licenses or ())
+        for licence in r.licenses or ():
+            sink.edge("LICENSED_AS", "Repo", "License", r.id, licence, "", (r.source,))
+
+
+def _flags(bucket: dict[str, d.Flag], sink: _Sink) -> None:
+    table = sink.node_table("Flag")
+    for key, f in bucket.items():
+        table.add(key, [key, f.id, False, f.kind, f.severity.value, f.summary, f.detector, f.evidence, f.created_at,
+                        f.references])
+    for f in bucket.values():
+        sink.edge("HAS_FLAG", f.subject_kind.value, "Flag", f.subject, f.id, "")
+
+
+def _each(contribute: Callable[[Any, _Sink], None]) -> Callable[[dict[Hashable, Any], _Sink], None]:
+    def contribute_all(bucket: dict[Hashable, Any], sink: _Sink) -> None:
+        for record in bucket.values():
+            contribute(record, sink)
+
+    return contribute_all
+
+
+def _uses(u: d.Uses, sink: _Sink) -> None:
     where = f"{u.file}:{u.line}" if u.file else ""
-    batch.edge("USES", "Repo", u.repo, "Model", u.model, disc=where, file=u.file, line=u.line, source=u.source)
+    sink.edge("USES", "Repo", "Model", u.repo, u.model, where, (u.file, u.line, u.source))
 
 
-def _add_flag(batch: Batch, f: d.Flag) -> None:
-    batch.node(
-        "Flag", f.id, kind=f.kind, severity=f.severity.value, summary=f.summary, detector=f.detector,
-        evidence=f.evidence, created_at=f.created_at,
-        reference_urls=list(f.references) if f.references is not None else None,
-    )
-    batch.edge("HAS_FLAG", f.subject_kind.value, f.subject, "Flag", f.id)
+# Explicit records come after the facts models and repos imply, so they win where both describe one node or edge.
+_CONTRIBUTORS: tuple[tuple[type, Callable[[Any, _Sink], None]], ...] = (
+    (d.Model, _models),
+    (d.Repo, _repos),
+    (d.Flag, _flags),
+    (d.Author, lambda bucket, sink: sink.named("Author", (a.id for a in bucket.values()))),
+    (d.License, lambda bucket, sink: sink.named("License", (lic.id for lic in bucket.values()))),
+    (d.Dataset, lambda bucket, sink: sink.named("Dataset", (ds.id for ds in bucket.values()))),
+    (d.Lineage, _each(lambda e, sink: sink.edge(
+        "DERIVED_FROM", "Model", "Model", e.child, e.parent, e.provenance,
+        (e.relation, e.provenance, e.confidence, e.source)))),
+    (d.Uses, _each(_uses)),
+    (d.TrainedOn, _each(lambda t, sink: sink.edge("TRAINED_ON", "Model", "Dataset", t.model, t.dataset, "",
+                                                  (t.source,)))),
+    (d.LicensedAs, _each(lambda la, sink: sink.edge("LICENSED_AS", la.subject_kind.value, "License", la.subject,
+                                                    la.license, "", (la.source,)))),
+    (d.AuthoredBy, _each(lambda a, sink: sink.edge("AUTHORED_BY", "Model", "Author", a.model, a.author, ""))),
+    (d.InheritedFlag, _each(lambda f, sink: sink.edge("INHERITS", f.subject_kind.value, "Flag", f.subject, f.flag,
+                                                      "", (f.via, f.relation, f.depth)))),
+)
 
-
-def _add_inherited(batch: Batch, f: d.InheritedFlag) -> None:
-    batch.edge(
-        "INHERITS", f.subject_kind.value, f.subject, "Flag", f.flag,
-        via=f.via, relation=f.relation, depth=f.depth,
-    )
-
-
-_ADDERS: dict[type, Any] = {
-    d.Model: _add_model,
-    d.Repo: _add_repo,
-    d.Author: lambda b, a: b.node("Author", a.id),
-    d.License: lambda b, lic: b.node("License", lic.id),
-    d.Dataset: lambda b, ds: b.node("Dataset", ds.id),
-    d.Lineage: _add_lineage,
-    d.Uses: _add_uses,
-    d.TrainedOn: lambda b, t: b.edge("TRAINED_ON", "Model", t.model, "Dataset", t.dataset, source=t.source),
-    d.LicensedAs: lambda b, la: b.edge(
-        "LICENSED_AS", la.subject_kind.value, la.subject, "License", la.license, source=la.source
-    ),
-    d.AuthoredBy: lambda b, a: b.edge("AUTHORED_BY", "Model", a.model, "Author", a.author),
-    d.Flag: _add_flag,
-    d.InheritedFlag: _add_inherited,
+_IDENTITIES: dict[type, Callable[[Any], Hashable]] = {
+    d.Model: lambda m: d.node_key(m.id),
+    d.Repo: lambda r: d.node_key(r.id),
+    d.Author: lambda a: d.node_key(a.id),
+    d.License: lambda lic: d.node_key(lic.id),
+    d.Dataset: lambda ds: d.node_key(ds.id),
+    d.Flag: lambda f: d.node_key(f.id),
+    d.Lineage: lambda e: (d.node_key(e.child), d.node_key(e.parent), e.provenance),
+    d.Uses: lambda u: (d.node_key(u.repo), d.node_key(u.model), u.file, u.line),
+    d.TrainedOn: lambda t: (d.node_key(t.model), d.node_key(t.dataset)),
+    d.LicensedAs: lambda la: (la.subject_kind, d.node_key(la.subject), d.node_key(la.license)),
+    d.AuthoredBy: lambda a: (d.node_key(a.model), d.node_key(a.author)),
+    d.InheritedFlag: lambda f: (f.subject_kind, d.node_key(f.subject), d.node_key(f.flag)),
 }

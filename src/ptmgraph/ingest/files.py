@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ptmgraph.errors import PtmgraphError
 from ptmgraph.ingest.pipeline import Skipped
 
@@ -40,19 +42,25 @@ class InputFile:
                     yield where, text
 
     def jsonl(self) -> Iterator[tuple[str, dict[str, Any] | Skipped]]:
-        for where, text in self.lines():
-            if isinstance(text, Skipped):
-                yield where, text
-                continue
-            try:
-                value = json.loads(text)
-            except ValueError as exc:
-                yield where, Skipped(where, f"malformed JSON ({exc})")
-                continue
-            if not isinstance(value, dict):
-                yield where, Skipped(where, f"expected a JSON object, got {type(value).__name__}")
-                continue
-            yield where, value
+        # orjson parses the bytes as they are (and checks UTF-8) in a third of json's time; a line it rejects goes
+        # to json, which reads a little more (NaN, numbers beyond 64 bits) and says what is wrong otherwise.
+        with self.path.open("rb") as raw:
+            for number, line in enumerate(raw, start=1):
+                self.position += len(line)
+                try:
+                    value = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    if not line.strip():
+                        continue
+                    value = _json_or_why_not(f"{self.path}:{number}", line)
+                if isinstance(value, Skipped):
+                    yield value.location, value
+                    continue
+                if not isinstance(value, dict):
+                    where = f"{self.path}:{number}"
+                    yield where, Skipped(where, f"expected a JSON object, got {type(value).__name__}")
+                    continue
+                yield f"{self.path}:{number}", value
 
     def csv_rows(self, *, header: bool) -> Iterator[tuple[str, dict[str, str] | list[str] | Skipped]]:
         """Rows as dicts (with a header) or lists; a line the csv module cannot parse is Skipped."""
@@ -146,3 +154,14 @@ class InputFile:
                     yield where, (key, value)
                 # Keep the buffer small: drop what has been parsed.
                 buffer, i = buffer[end:], 0
+
+
+def _json_or_why_not(where: str, line: bytes) -> Any:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Skipped(where, f"not valid UTF-8 ({exc.reason})")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        return Skipped(where, f"malformed JSON ({exc})")

@@ -22,6 +22,8 @@ def _strings(value: Any, what: str) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
+    if type(value) is list and all(type(v) is str for v in value):
+        return value
     if isinstance(value, list) and all(isinstance(v, str) or v is None for v in value):
         return [v for v in value if v is not None]
     raise InvalidRecord(f"{what} must be a string or a list of strings, got {value!r:.60}")
@@ -50,7 +52,11 @@ def _files(siblings: Any) -> tuple[str, ...] | None:
 
 
 def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+    return value if type(value) is int and value >= 0 else None
+
+
+def _text(value: Any) -> str | None:
+    return value if type(value) is str else None
 
 
 def _gated(value: Any) -> bool | None:
@@ -60,42 +66,37 @@ def _gated(value: Any) -> bool | None:
 
 
 def records(obj: dict[str, Any], source: str) -> Iterator[d.Record]:
-    model_id = obj.get("id") or obj.get("modelId")
+    # Runs once per model of a snapshot (millions): one lookup per field, positional arguments.
+    get = obj.get
+    model_id = get("id") or get("modelId")
     if not model_id:
         raise InvalidRecord("record has no 'id' (or 'modelId')")
-    card = _mapping(obj.get("cardData"), "cardData")
-    config = _mapping(obj.get("config"), "config")
-    tags = _strings(obj.get("tags"), "tags")
+    card = _mapping(get("cardData"), "cardData")
+    config = _mapping(get("config"), "config")
+    tags = _strings(get("tags"), "tags")
     licenses = _strings(card.get("license"), "cardData.license") or [
         t.split(":", 1)[1] for t in tags if t.startswith("license:")]
-    files = _files(obj.get("siblings"))
+    files = _files(get("siblings"))
     has_card = bool(card) or (files is not None and "README.md" in files) or None
+    architectures = config.get("architectures") if config else None
     model = d.Model(
-        model_id,
-        author=obj.get("author") if isinstance(obj.get("author"), str) else None,
-        sha=obj.get("sha") if isinstance(obj.get("sha"), str) else None,
-        created_at=obj.get("createdAt") or obj.get("created_at"),
-        last_modified=obj.get("lastModified") or obj.get("last_modified"),
-        downloads=_count(obj.get("downloads")),
-        likes=_count(obj.get("likes")),
-        license=licenses[0] if licenses else None,
-        library=obj.get("library_name") if isinstance(obj.get("library_name"), str) else None,
-        pipeline_tag=obj.get("pipeline_tag") if isinstance(obj.get("pipeline_tag"), str) else None,
-        tags=tuple(tags),
-        model_type=config.get("model_type") if isinstance(config.get("model_type"), str) else None,
-        architectures=tuple(_strings(config.get("architectures"), "config.architectures")) or None,
-        files=files,
-        gated=_gated(obj.get("gated")),
-        has_card=has_card,
-        source=source,
+        model_id, _text(get("author")), _text(get("sha")), get("createdAt") or get("created_at"),
+        get("lastModified") or get("last_modified"), _count(get("downloads")), _count(get("likes")),
+        licenses[0] if licenses else None, _text(get("library_name")), _text(get("pipeline_tag")), tuple(tags),
+        _text(config.get("model_type")) if config else None,
+        tuple(_strings(architectures, "config.architectures")) or None if architectures is not None else None,
+        files, _gated(get("gated")), has_card, source,
     )
     yield model
     for licence in licenses[1:]:
         yield d.LicensedAs(model.id, licence, source=source)
-    for dataset in _strings(card.get("datasets"), "cardData.datasets"):
-        if dataset.strip():
-            yield d.TrainedOn(model.id, dataset, source=source)
-    yield from lineage(model.id, card, tags, source, obj.get("baseModels"))
+    datasets = card.get("datasets")
+    if datasets is not None:
+        for dataset in _strings(datasets, "cardData.datasets"):
+            if dataset.strip():
+                yield d.TrainedOn(model.id, dataset, source=source)
+    if "base_model" in card or get("baseModels") is not None or any(t.startswith("base_model:") for t in tags):
+        yield from lineage(model.id, card, tags, source, get("baseModels"))
 
 
 def lineage(model_id: str, card: dict[str, Any], tags: list[str], source: str,

@@ -7,16 +7,19 @@ idempotent write, so an interrupted ingest re-run from the start converges on th
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ptmgraph import domain as d
 from ptmgraph.errors import InvalidRecord, PtmgraphError
 from ptmgraph.graph.batch import Batch
 from ptmgraph.graph.store import GraphStore, WriteStats
+from ptmgraph.ingest import worker
 
-RECORDS_PER_BATCH = 50_000
+RECORDS_PER_BATCH = 200_000
 MAX_REPORTED_PROBLEMS = 20
 
 
@@ -42,6 +45,7 @@ class IngestReport:
     cycles: list[list[str]] = field(default_factory=list)
     written: WriteStats = field(default_factory=WriteStats)
     seconds: float = 0.0
+    position: int | None = None  # bytes of the input read so far, where the source knows
 
     @property
     def records_per_second(self) -> float:
@@ -57,43 +61,94 @@ class IngestReport:
 
 def run(store: GraphStore, items: Iterable[d.Record | Skipped], source: str, *, strict: bool = False,
         records_per_batch: int = RECORDS_PER_BATCH,
-        on_batch: Callable[[IngestReport], None] | None = None) -> IngestReport:
+        on_batch: Callable[[IngestReport], None] | None = None, parallel: bool | None = None) -> IngestReport:
+    """Write ``items`` into ``store`` batch by batch. With ``parallel`` (by default: for a large input file on a
+    machine with two cores or more) a worker process reads the source and builds each batch's tables while this
+    process writes the previous one; the graph written is the same either way."""
+    with fewer_collections():
+        return _run(store, items, source, strict, records_per_batch, on_batch, parallel)
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """An ingest allocates millions of short-lived objects that form no cycles, while a batch keeps a hundred
+    thousand alive: at the default thresholds the collector re-scans those so often that it took 40 % of the
+    time (measured on a 200,000-model snapshot). Collections still run, a hundred times less often."""
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def _run(store: GraphStore, items: Iterable[d.Record | Skipped], source: str, strict: bool, records_per_batch: int,
+         on_batch: Callable[[IngestReport], None] | None, parallel: bool | None) -> IngestReport:
     report = IngestReport(source)
     started = time.perf_counter()
-    batch = Batch()
-    pending = 0
-    for item in items:
-        if isinstance(item, Skipped):
-            if strict:
-                raise InvalidRecord(f"{item} (--strict stops at the first bad record; drop it to skip and count)")
-            report.skipped += 1
-            if len(report.problems) < MAX_REPORTED_PROBLEMS:
-                report.problems.append(str(item))
-            continue
-        if isinstance(item, d.Lineage):
-            report.lineage_edges += 1
-            if d.node_key(item.child) == d.node_key(item.parent):
-                report.self_loops.append(item.child)  # kept, as the source declared it, but reported
-        batch.add(item)
-        pending += 1
-        if pending >= records_per_batch:
-            _flush(store, batch, pending, report, started, on_batch)
-            batch, pending = Batch(), 0
-    if pending:
-        _flush(store, batch, pending, report, started, on_batch)
+    if parallel is None:
+        parallel = worker.worth_it(items)
+    batches = worker.batches(items, strict, records_per_batch) if parallel else collect(items, strict,
+                                                                                          records_per_batch)
+    for batch, counts in batches:
+        counts.add_to(report)
+        if len(batch):
+            report.written.add(store.write(batch))
+        report.seconds = time.perf_counter() - started
+        if on_batch is not None:
+            on_batch(report)
     if report.lineage_edges:
         report.cycles = store.lineage_cycles()  # kept as declared; reported so that nobody trusts them blindly
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _flush(store: GraphStore, batch: Batch, pending: int, report: IngestReport, started: float,
-           on_batch: Callable[[IngestReport], None] | None) -> None:
-    report.written.add(store.write(batch))
-    report.records += pending
-    report.seconds = time.perf_counter() - started
-    if on_batch is not None:
-        on_batch(report)
+@dataclass
+class Counts:
+    """What one batch adds to the report (sent back by the worker process, so it is plain data)."""
+
+    records: int = 0
+    skipped: int = 0
+    problems: list[str] = field(default_factory=list)
+    self_loops: list[str] = field(default_factory=list)
+    lineage_edges: int = 0
+    position: int | None = None
+
+    def add_to(self, report: IngestReport) -> None:
+        report.records += self.records
+        report.skipped += self.skipped
+        report.problems.extend(self.problems[:MAX_REPORTED_PROBLEMS - len(report.problems)])
+        report.self_loops.extend(self.self_loops)
+        report.lineage_edges += self.lineage_edges
+        if self.position is not None:
+            report.position = self.position
+
+
+def collect(items: Iterable[d.Record | Skipped], strict: bool,
+            records_per_batch: int) -> Iterator[tuple[Batch, Counts]]:
+    """Group the stream into batches of ``records_per_batch`` records, counting what was skipped and why."""
+    batch, counts = Batch(), Counts()
+    for item in items:
+        if isinstance(item, Skipped):
+            if strict:
+                raise InvalidRecord(f"{item} (--strict stops at the first bad record; drop it to skip and count)")
+            counts.skipped += 1
+            if len(counts.problems) < MAX_REPORTED_PROBLEMS:
+                counts.problems.append(str(item))
+            continue
+        if isinstance(item, d.Lineage):
+            counts.lineage_edges += 1
+            if d.node_key(item.child) == d.node_key(item.parent):
+                counts.self_loops.append(item.child)  # kept, as the source declared it, but reported
+        batch.add(item)
+        counts.records += 1
+        if counts.records >= records_per_batch:
+            counts.position = getattr(items, "position", None)
+            yield batch, counts
+            batch, counts = Batch(), Counts()
+    if counts.records or counts.skipped:
+        counts.position = getattr(items, "position", None)
+        yield batch, counts
 
 
 def guarded(location: str, make: Callable[[], Iterable[d.Record]]) -> list[d.Record | Skipped]:

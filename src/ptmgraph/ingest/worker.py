@@ -1,0 +1,104 @@
+"""Reads a source in a second process, so that parsing and building rows overlap with the store's writes.
+
+A process rather than a thread: both halves are partly Python, and the GIL would take turns between them. The
+worker sends finished batches as Arrow tables (cheap to pass between processes) through a queue two batches
+deep, so memory stays bounded whatever the input size; the writer side is the one that calls the store.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import traceback
+from collections.abc import Iterable, Iterator
+from queue import Empty, Full
+from typing import Any
+
+from ptmgraph import errors
+from ptmgraph.graph.batch import Batch
+
+WORTH_IT_BYTES = 16 << 20  # below this, starting a process (~1 s) costs more than it saves
+QUEUE_DEPTH = 2
+
+
+def worth_it(items: Iterable[Any]) -> bool:
+    """A worker pays off for a large input file on a machine with a second core; the source must be picklable
+    (file sources are: they are a path and a position)."""
+    size = getattr(items, "size", None)
+    if not isinstance(size, int) or size < WORTH_IT_BYTES or (os.cpu_count() or 1) < 2:
+        return False
+    try:
+        pickle.dumps(items)
+    except Exception:  # noqa: BLE001 - any reason not to pickle means: read it here
+        return False
+    return True
+
+
+def batches(items: Iterable[Any], strict: bool, records_per_batch: int) -> Iterator[tuple[Batch, Any]]:
+    """The same (batch, counts) stream as :func:`pipeline.collect`, produced in a worker process."""
+    context = multiprocessing.get_context("spawn")  # not fork: the parent holds an open database
+    queue = context.Queue(maxsize=QUEUE_DEPTH)
+    process = context.Process(target=_work, args=(items, strict, records_per_batch, queue), daemon=True,
+                              name="ptmgraph-ingest-reader")
+    process.start()
+    try:
+        while True:
+            message = _next(queue, process)
+            if message[0] == "batch":
+                _, nodes, edges, counts = message
+                yield Batch.prebuilt(nodes, edges), counts
+            elif message[0] == "error":
+                _, name, text = message
+                error = getattr(errors, name, None)
+                if isinstance(error, type) and issubclass(error, errors.PtmgraphError):
+                    raise error(text)
+                raise RuntimeError(f"the ingest reader process failed:\n{text}")
+            else:
+                return
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join()
+
+
+def _next(queue: Any, process: Any) -> tuple:
+    while True:
+        try:
+            return queue.get(timeout=1.0)
+        except Empty:
+            if not process.is_alive():
+                raise errors.PtmgraphError(
+                    f"the ingest reader process ended without finishing (exit code {process.exitcode}): "
+                    "run the command again; batches written so far are complete and will not be duplicated"
+                ) from None
+
+
+def _work(items: Iterable[Any], strict: bool, records_per_batch: int, queue: Any) -> None:
+    from ptmgraph.ingest.pipeline import collect, fewer_collections
+
+    try:
+        with fewer_collections():
+            for batch, counts in collect(items, strict, records_per_batch):
+                nodes, edges = batch.tables()
+                _put(queue, ("batch", nodes, edges, counts))
+    except errors.PtmgraphError as exc:
+        _put(queue, ("error", type(exc).__name__, str(exc)))
+    except Exception:  # noqa: BLE001 - a bug: the writer side shows its traceback
+        _put(queue, ("error", "", traceback.format_exc()))
+    else:
+        _put(queue, ("done",))
+    queue.close()
+    queue.join_thread()
+
+
+def _put(queue: Any, message: tuple) -> None:
+    """Wait for room in the queue, but not for a writer that was killed (kill -9 leaves no one to read)."""
+    while True:
+        try:
+            queue.put(message, timeout=1.0)
+            return
+        except Full:
+            parent = multiprocessing.parent_process()
+            if parent is not None and not parent.is_alive():
+                os._exit(1)

@@ -1,0 +1,130 @@
+"""The ingest worker process: the graph and the report are the same as reading in-process; failures say so."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ptmgraph.errors import InvalidRecord, PtmgraphError
+from ptmgraph.graph.embedded import EmbeddedStore
+from ptmgraph.ingest import pipeline, worker
+from ptmgraph.ingest.sources import HfJsonl
+
+DUMP = [
+    "MATCH (m:Model) RETURN m.key, m.id, m.stub, m.license, m.downloads, m.tags, m.architectures, m.has_card "
+    "ORDER BY m.key",
+    "MATCH (c:Model)-[e:DERIVED_FROM]->(p:Model) RETURN c.key, p.key, e.relation, e.provenance, e.confidence "
+    "ORDER BY c.key, p.key, e.provenance",
+    "MATCH (m:Model)-[e:LICENSED_AS]->(l:License) RETURN m.key, l.id, e.source ORDER BY m.key, l.id",
+    "MATCH (m:Model)-[:AUTHORED_BY]->(a:Author) RETURN m.key, a.id ORDER BY m.key",
+    "MATCH (m:Model)-[:TRAINED_ON]->(s:Dataset) RETURN m.key, s.id, s.stub ORDER BY m.key, s.id",
+]
+
+
+def write_mixed_snapshot(path):
+    lines = []
+    for i in range(300):
+        card = {"license": ["mit", "apache-2.0"] if i % 7 == 0 else "mit"}
+        if i:
+            card["base_model"] = f"org/m{i // 3}" if i % 5 else [f"org/m{i - 1}", f"org/m{i - 2}"]
+        if i % 11 == 0:
+            card["datasets"] = ["squad", None]
+        lines.append(json.dumps({"id": f"org/m{i}", "author": "org", "downloads": i, "cardData": card,
+                                 "tags": ["t", *([f"base_model:quantized:org/m{i - 1}"] if i else [])],
+                                 "config": {"model_type": "bert", "architectures": ["BertModel"]}}))
+    lines[10] = '{"id": "org/broken", '  # malformed
+    lines.append(json.dumps({"id": "ORG/M5", "downloads": 999}))  # the same model again, later: newer facts win
+    lines.append(json.dumps({"id": "org/self", "cardData": {"base_model": "org/self"}}))  # a self-loop, reported
+    path.write_text("\n".join(lines) + "\n")
+
+
+def ingest(tmp_path, name, snapshot, parallel):
+    with EmbeddedStore(tmp_path / name) as store:
+        report = pipeline.run(store, HfJsonl(snapshot), "test", records_per_batch=97, parallel=parallel)
+    with EmbeddedStore(tmp_path / name, read_only=True) as store:
+        return report, [store.query(q).rows for q in DUMP]
+
+
+def test_worker_writes_the_same_graph_and_report_as_reading_here(tmp_path):
+    snapshot = tmp_path / "snapshot.jsonl"
+    write_mixed_snapshot(snapshot)
+    here, graph_here = ingest(tmp_path, "here", snapshot, parallel=False)
+    there, graph_there = ingest(tmp_path, "worker", snapshot, parallel=True)
+    assert graph_there == graph_here
+    assert len(graph_here[0]) > 290 and len(graph_here[1]) > 400 and graph_here[4]
+    for name in ("records", "skipped", "problems", "self_loops", "lineage_edges", "cycles"):
+        assert getattr(there, name) == getattr(here, name), name
+    assert there.skipped == 1 and "snapshot.jsonl:11" in there.problems[0]
+    assert there.self_loops == ["org/self"]
+    assert there.position == snapshot.stat().st_size
+    assert next(row for row in graph_there[0] if row[0] == "org/m5")[4] == 999
+
+
+def test_strict_stops_in_the_worker_with_the_bad_line_named(tmp_path):
+    snapshot = tmp_path / "snapshot.jsonl"
+    write_mixed_snapshot(snapshot)
+    with EmbeddedStore(tmp_path / "s") as store, pytest.raises(InvalidRecord, match=r"snapshot.jsonl:11.*--strict"):
+        pipeline.run(store, HfJsonl(snapshot), "test", strict=True, parallel=True)
+
+
+class DyingSource:
+    """Stands for a reader process killed mid-way (out of memory, kill -9)."""
+
+    size = 1 << 30
+
+    def __iter__(self):
+        os._exit(3)
+
+
+def test_a_reader_process_that_dies_is_a_clear_error(tmp_path):
+    with EmbeddedStore(tmp_path / "s") as store, pytest.raises(PtmgraphError, match=r"exit code 3.*run the command again"):
+        pipeline.run(store, DyingSource(), "test", parallel=True)
+
+
+def test_a_worker_only_for_large_picklable_inputs(tmp_path):
+    small = tmp_path / "small.jsonl"
+    small.write_text('{"id": "a/b"}\n')
+    assert not worker.worth_it(HfJsonl(small))
+    assert not worker.worth_it([object()])  # no size: an in-memory stream stays here
+    assert worker.worth_it(DyingSource()) == ((os.cpu_count() or 1) > 1)
+
+    class Unpicklable(DyingSource):
+        pass  # a class local to a function cannot be pickled
+
+    assert not worker.worth_it(Unpicklable())
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads process states from /proc (Linux)")
+def test_the_reader_process_does_not_outlive_a_killed_writer(tmp_path):
+    snapshot = tmp_path / "snapshot.jsonl"
+    snapshot.write_text("".join(json.dumps({"id": f"org/m{i}"}) + "\n" for i in range(5_000)))
+    script = ("import multiprocessing, sys, time\n"
+              "from ptmgraph.ingest import worker\n"
+              "from ptmgraph.ingest.sources import HfJsonl\n"
+              "batches = worker.batches(HfJsonl(sys.argv[1]), False, 10)\n"
+              "next(batches)\n"  # the reader is running, and will find the queue full
+              "print(multiprocessing.active_children()[0].pid, flush=True)\n"
+              "time.sleep(120)\n")
+    writer = subprocess.Popen([sys.executable, "-c", script, str(snapshot)], stdout=subprocess.PIPE, text=True)
+    reader = int(writer.stdout.readline())
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _running(reader):
+        time.sleep(0.2)
+    assert not _running(reader), "the reader process is still running after its writer was killed"
+
+
+def _running(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in "ZX"  # an exited child nobody reaped yet is a zombie: not running
