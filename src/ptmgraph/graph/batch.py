@@ -70,7 +70,7 @@ class _Table:
 
     def arrow(self, types: tuple[str, ...]) -> pa.Table:
         columns = zip(*self.rows.values(), strict=True) if self.rows else ([] for _ in self.names)
-        return pa.table([pa.array(list(values), type=ARROW_TYPES[kind]) for values, kind in zip(columns, types)],
+        return pa.table([pa.array(values, type=ARROW_TYPES[kind]) for values, kind in zip(columns, types)],
                         names=list(self.names))
 
 
@@ -204,6 +204,13 @@ def _models(bucket: dict[str, d.Model], sink: _Sink) -> None:
             licensed.add((key, licence, ""), [key, licence, m.id, m.license, "", m.source])
 
 
+def _lineage(bucket: dict[tuple[str, str, str], d.Lineage], sink: _Sink) -> None:
+    table = sink.edge_table("DERIVED_FROM", "Model", "Model")
+    for (child, parent, provenance), e in bucket.items():  # the identity holds both keys already
+        table.add((child, parent, provenance),
+                  [child, parent, e.child, e.parent, provenance, e.relation, provenance, e.confidence, e.source])
+
+
 def _repos(bucket: dict[str, d.Repo], sink: _Sink) -> None:
     table = sink.node_table("Repo")
     for key, r in bucket.items():
@@ -244,9 +251,7 @@ _CONTRIBUTORS: tuple[tuple[type, Callable[[Any, _Sink], None]], ...] = (
     (d.Author, lambda bucket, sink: sink.named("Author", (a.id for a in bucket.values()))),
     (d.License, lambda bucket, sink: sink.named("License", (lic.id for lic in bucket.values()))),
     (d.Dataset, lambda bucket, sink: sink.named("Dataset", (ds.id for ds in bucket.values()))),
-    (d.Lineage, _each(lambda e, sink: sink.edge(
-        "DERIVED_FROM", "Model", "Model", e.child, e.parent, e.provenance,
-        (e.relation, e.provenance, e.confidence, e.source)))),
+    (d.Lineage, _lineage),
     (d.Uses, _each(_uses)),
     (d.TrainedOn, _each(lambda t, sink: sink.edge("TRAINED_ON", "Model", "Dataset", t.model, t.dataset, "",
                                                   (t.source,)))),
