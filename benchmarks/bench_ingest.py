@@ -42,8 +42,8 @@ def synthetic_snapshot(path: Path, n: int, seed: int) -> None:
 
 def measure(store: EmbeddedStore, source, name: str, batch: int, parallel: bool | None) -> dict:
     report = pipeline.run(store, source, name, records_per_batch=batch, parallel=parallel)
-    print(f"  {name:<42} {report.records:>10,} records {report.seconds:>8.1f} s {report.records_per_second:>10,.0f} records/s"
-          f"  ({report.skipped} skipped)")
+    print(f"  {name:<42} {report.records:>10,} records {report.seconds:>8.1f} s "
+          f"{report.records_per_second:>10,.0f} records/s  ({report.skipped} skipped)")
     return report.to_json()
 
 
@@ -76,8 +76,8 @@ def main() -> None:
     parallel = False if args.in_process else None
     started = time.perf_counter()
     store = EmbeddedStore(work / "synthetic-store")
-    results["synthetic"] = closed(store, measure(store, HfJsonl(snapshot), f"hf-jsonl SYNTHETIC ({args.models:,} models)",
-                                                 args.batch, parallel), started)
+    name = f"hf-jsonl SYNTHETIC ({args.models:,} models)"
+    results["synthetic"] = closed(store, measure(store, HfJsonl(snapshot), name, args.batch, parallel), started)
 
     if SHARED.is_dir():
         print("real files (../shared/data), in the order the README loads them:")

@@ -48,7 +48,8 @@ class SubjectKind(StrEnum):
 
 
 _MEMBERS: dict[type[StrEnum], dict[str, StrEnum]] = {
-    enum_type: {member.value: member for member in enum_type} for enum_type in (Relation, Provenance, Severity, SubjectKind)
+    enum_type: {member.value: member for member in enum_type}
+    for enum_type in (Relation, Provenance, Severity, SubjectKind)
 }
 
 

@@ -84,7 +84,8 @@ class DyingSource:
 
 
 def test_a_reader_process_that_dies_is_a_clear_error(tmp_path):
-    with EmbeddedStore(tmp_path / "s") as store, pytest.raises(PtmgraphError, match=r"exit code 3.*run the command again"):
+    with (EmbeddedStore(tmp_path / "s") as store,
+          pytest.raises(PtmgraphError, match=r"exit code 3.*run the command again")):
         pipeline.run(store, DyingSource(), "test", parallel=True)
 
 

@@ -111,9 +111,6 @@ class Batch:
             return sum(table.num_rows for tables in self._built for table in tables.values())
         return sum(len(bucket) for bucket in self._records.values())
 
-    def records(self, kind: type) -> Iterable[Any]:
-        return self._records.get(kind, {}).values()
-
     # -- tables -------------------------------------------------------------------------------------------------
     def tables(self) -> tuple[dict[str, pa.Table], dict[EdgeGroup, pa.Table]]:
         """Node tables (label → Arrow table, columns in schema order) and edge tables ((rel, from, to) → ``from``,
@@ -125,9 +122,11 @@ class Batch:
                 bucket = self._records.get(kind)
                 if bucket:
                     contribute(bucket, _Sink(nodes, edges))
+            ends = tuple(s.STRING for _ in EDGE_ENDS)
             self._built = (
-                {label: t.arrow(tuple(kind for _, kind in s.NODE_TABLES[label].columns)) for label, t in nodes.items()},
-                {group: t.arrow((*(s.STRING for _ in EDGE_ENDS), *(kind for _, kind in s.REL_TABLES[group[0]].columns)))
+                {label: t.arrow(tuple(kind for _, kind in s.NODE_TABLES[label].columns))
+                 for label, t in nodes.items()},
+                {group: t.arrow((*ends, *(kind for _, kind in s.REL_TABLES[group[0]].columns)))
                  for group, t in edges.items()},
             )
         return self._built
