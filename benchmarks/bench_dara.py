@@ -177,7 +177,7 @@ def dara_mlp(vectors: str, labels: str, seed: int) -> None:
             tp += flagged and lie
             fp += flagged and not lie
             fn += lie and not flagged
-    print(line("DARA-MLP, 5-fold seed 42 (vec_d)", score(truth, pred)) +
+    print(line(f"DARA-MLP, 5-fold seed {seed} (vec_d)", score(truth, pred)) +
           f"  ({time.perf_counter() - start:.0f} s)")
     print(f"anomaly injection on vec_d (10% wrong architecture labels, model_type disagreement): precision "
           f"{tp / max(tp + fp, 1):.3f} recall {tp / max(tp + fn, 1):.3f} (tp {tp}, fp {fp}, fn {fn})")
