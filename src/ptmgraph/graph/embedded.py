@@ -186,10 +186,11 @@ class EmbeddedStore(GraphStore):
                 stats.nodes_updated += updated
                 indexed |= label in _INDEXED_NODES and bool(len(created) or updated)
                 rows += table.num_rows
+            batch_keys = {label: table.column("key").combine_chunks() for label, table in node_tables.items()}
             for (rel, from_label, to_label), table in edge_tables.items():
                 for label, key, identifier in ((from_label, "from", "from_id"), (to_label, "to", "to_id")):
-                    known = node_tables[label].column("key") if label in node_tables else None
-                    stubs = self._ensure_endpoints(label, table.column(key), table.column(identifier), known)
+                    stubs = self._ensure_endpoints(label, table.column(key), table.column(identifier),
+                                                   batch_keys.get(label))
                     stats.stubs_created += stubs
                     indexed |= label in _INDEXED_NODES and bool(stubs)
                 created, updated = self._upsert_edges(s.REL_TABLES[rel], from_label, to_label, table,
@@ -253,11 +254,11 @@ class EmbeddedStore(GraphStore):
         return new.column("key").combine_chunks(), len(old)
 
     def _ensure_endpoints(self, label: str, keys: pa.ChunkedArray, ids: pa.ChunkedArray,
-                          known: pa.ChunkedArray | None) -> int:
+                          known: pa.Array | None) -> int:
         """Create stubs for endpoints not stored yet; ``known`` keys were written by this batch already."""
         wanted = pa.table({"key": keys, "id": ids})
         if known is not None:
-            wanted = wanted.filter(pc.invert(pc.is_in(keys, value_set=known.combine_chunks())))
+            wanted = wanted.filter(pc.invert(pc.is_in(keys, value_set=known)))
         if not wanted.num_rows:
             return 0
         firsts = dict(zip(wanted.column("key").to_pylist(), wanted.column("id").to_pylist()))
