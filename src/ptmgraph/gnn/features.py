@@ -11,8 +11,10 @@ from ptmgraph.gnn.layer_graph import VIEWS, LayerGraph
 
 OP_BUCKETS = 512
 # Look-alike families differ by a few percent in one size (a vocabulary of 32,005 vs 30,522): periodic features
-# of log2 sizes resolve such differences where a plain log2 cannot, and still generalise to nearby sizes.
-_FREQS = (1.0, 3.0, 9.0)
+# of log2 sizes resolve such differences where a plain log2 cannot, and still generalise to nearby sizes. Whole-
+# number frequencies alone cannot tell sizes a power of two apart (mistral's 32,000-token vocabulary and llama-3's
+# 128,256 read the same), so slow, non-integer frequencies carry the magnitude.
+_FREQS = (0.1, 0.3, 1.0, 3.0, 9.0)
 NODE_FEATURES = 15 + 4 * len(_FREQS)
 GRAPH_FEATURES = len(VIEWS) + 5 + 4 * len(_FREQS)
 # Below this width a dimension is a task's label count (2 for sentiment, 9 for NER, 40 for intents), not part

@@ -11,7 +11,8 @@ from ptmgraph.errors import PtmgraphError
 from ptmgraph.gnn.features import GRAPH_FEATURES, NODE_FEATURES, OP_BUCKETS, to_data
 from ptmgraph.gnn.layer_graph import LayerGraph
 
-CHECKPOINT_FORMAT = "ptmgraph.dara-gnn/1"
+# /2: node and graph features gained slow frequencies; a /1 checkpoint reads features it was not trained on.
+CHECKPOINT_FORMAT = "ptmgraph.dara-gnn/2"
 
 
 def _net(n_types: int, n_archs: int, hidden: int, layers: int) -> Any:
