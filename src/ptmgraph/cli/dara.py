@@ -11,6 +11,7 @@ import typer
 from ptmgraph.cli import render
 from ptmgraph.cli.app import JsonOption, _store_uri, emit_json, friendly_errors
 from ptmgraph.errors import PtmgraphError
+from ptmgraph.gnn.train import EPOCHS
 from ptmgraph.graph.open import open_store
 
 dara_app = typer.Typer(help="DARA: layer graphs, the architecture classifier and naming anomalies.",
@@ -104,7 +105,7 @@ def graph_command(
 @friendly_errors
 def train_command(
     out: Annotated[Path, typer.Option("--out", help="Where to write the checkpoint.")] = Path("dara-gnn.pt"),
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 40,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = EPOCHS,
     variants: Annotated[int, typer.Option(help="Generated fine-tune variants per preset and head.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same checkpoint.")] = 42,
     vectors: Annotated[Path | None, typer.Option(
