@@ -9,9 +9,9 @@ from ptmgraph.gnn.features import to_data
 from ptmgraph.gnn.layer_graph import LayerGraph
 from ptmgraph.gnn.model import GraphClassifier
 
-# Distinctions that only a few generated graphs carry (a head one module deeper, deit's extra token) are still half
-# learned after 40 epochs; 80 took held-out model_type from 96.7 / 97.1 % to 97.1 / 97.2 % on two independent
-# samples (bench_dara.py --seed 42 / 7), in under 4 minutes on 2 cores.
+# Distinctions that only a few generated graphs carry (electra's and bert's masked-LM heads differ only in how deep
+# the head sits) are still half learned after 40 epochs; 80 took held-out model_type from 96.7 / 97.1 % to
+# 97.1 / 97.2 % on two independent samples (bench_dara.py --seed 42 / 7), in under 4 minutes on 2 cores.
 EPOCHS = 80
 
 
