@@ -29,10 +29,11 @@ class InputFile:
 
     def lines(self) -> Iterator[tuple[str, str | Skipped]]:
         """(``file:line``, text) for every non-empty line; undecodable bytes make that line a Skipped."""
+        at = f"{self.path}:"  # formatted once: the path is the same on every line
         with self.path.open("rb") as raw:
             for number, line in enumerate(raw, start=1):
                 self.position += len(line)
-                where = f"{self.path}:{number}"
+                where = f"{at}{number}"
                 try:
                     text = line.decode("utf-8")
                 except UnicodeDecodeError as exc:
@@ -44,6 +45,7 @@ class InputFile:
     def jsonl(self) -> Iterator[tuple[str, dict[str, Any] | Skipped]]:
         # orjson parses the bytes as they are (and checks UTF-8) in a third of json's time; a line it rejects goes
         # to json, which reads a little more (NaN, numbers beyond 64 bits) and says what is wrong otherwise.
+        at = f"{self.path}:"
         with self.path.open("rb") as raw:
             for number, line in enumerate(raw, start=1):
                 self.position += len(line)
@@ -52,15 +54,15 @@ class InputFile:
                 except orjson.JSONDecodeError:
                     if not line.strip():
                         continue
-                    value = _json_or_why_not(f"{self.path}:{number}", line)
+                    value = _json_or_why_not(f"{at}{number}", line)
                 if isinstance(value, Skipped):
                     yield value.location, value
                     continue
                 if not isinstance(value, dict):
-                    where = f"{self.path}:{number}"
+                    where = f"{at}{number}"
                     yield where, Skipped(where, f"expected a JSON object, got {type(value).__name__}")
                     continue
-                yield f"{self.path}:{number}", value
+                yield f"{at}{number}", value
 
     def csv_rows(self, *, header: bool) -> Iterator[tuple[str, dict[str, str] | list[str] | Skipped]]:
         """Rows as dicts (with a header) or lists; a line the csv module cannot parse is Skipped."""
