@@ -71,6 +71,44 @@ def test_folder_holding_a_foreign_database_is_refused(tmp_path):
         EmbeddedStore(path)
 
 
+def test_the_marker_is_written_before_the_database(tmp_path, monkeypatch):
+    """A process killed while creating a store leaves the marker without a database, and the next run finishes
+    creating it (the other order left a database that no ptmgraph would open again)."""
+    path = tmp_path / "s"
+
+    def killed(*args, **kwargs):
+        assert (path / embedded.MARKER).exists(), "the database was created before the marker"
+        raise KeyboardInterrupt
+
+    real = embedded.ladybug.Database
+    monkeypatch.setattr(embedded.ladybug, "Database", killed)
+    with pytest.raises(KeyboardInterrupt):
+        EmbeddedStore(path)
+    monkeypatch.setattr(embedded.ladybug, "Database", real)
+    with EmbeddedStore(path) as store:
+        store.write(Batch.of([d.Model("org/m")]))
+        assert store.model("org/m") is not None
+
+
+def test_a_bad_checkpoint_interval_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PTMGRAPH_CHECKPOINT_ROWS", "lots")
+    with pytest.raises(StoreError, match="PTMGRAPH_CHECKPOINT_ROWS='lots' is not a positive whole number"):
+        EmbeddedStore(tmp_path / "s")
+
+
+def test_bulk_writes_are_checkpointed_after_the_interval(tmp_path, monkeypatch):
+    monkeypatch.setenv("PTMGRAPH_CHECKPOINT_ROWS", "3")
+    checkpoints = []
+    with EmbeddedStore(tmp_path / "s") as store:
+        real = store.close
+        monkeypatch.setattr(store, "close", lambda: (checkpoints.append(1), real()))
+        store.write(Batch.of([d.Model("org/a")]), durable=False)
+        assert not checkpoints
+        store.write(Batch.of([d.Model("org/b"), d.Model("org/c")]), durable=False)
+        assert checkpoints, "3 rows written and no checkpoint"
+        assert store.model("org/a") and store.model("org/c")
+
+
 def test_corrupt_database_is_a_clear_error(tmp_path):
     path = tmp_path / "s"
     EmbeddedStore(path).close()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+
+import pytest
 
 from ptmgraph.graph.embedded import EmbeddedStore
 from ptmgraph.ingest import pipeline
@@ -38,7 +41,35 @@ def dump(path):
         return [store.query(q).rows for q in DUMP]
 
 
-def test_interrupted_ingest_rerun_converges_on_the_uninterrupted_graph(tmp_path):
+def _batches_committed(victim):
+    """True once the write-ahead log has grown ~1 KB past what creating the store writes to it: a few batches are
+    committed (the log holds ~200 bytes per statement of a COPY batch, not its rows)."""
+    wal = victim / "graph.lbdb.wal"
+    return wal.exists() and wal.stat().st_size > _created_store_wal(victim.parent) + 1_000
+
+
+@functools.cache
+def _created_store_wal(folder):
+    with EmbeddedStore(folder / "just-created"):
+        return (folder / "just-created" / "graph.lbdb.wal").stat().st_size
+
+
+# (what is interrupted, PTMGRAPH_CHECKPOINT_ROWS, when to kill, whether batches must have survived the kill)
+CASES = {
+    # Checkpoints every batch or two: the database file passes 9 MB (~22 MB at the end) when several batches are
+    # durable and most are not.
+    "after checkpoints": ("4000", lambda v: (v / "graph.lbdb").exists() and (v / "graph.lbdb").stat().st_size
+                          > 9_000_000, True),
+    # The default: batches are committed, but none is checkpointed until the end; the kill loses them all.
+    "between checkpoints": (None, _batches_committed, False),
+    # Killed while the final checkpoint writes the database file.
+    "during the checkpoint": (None, lambda v: (v / "graph.lbdb.checkpoint.intent.lock").exists(), False),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_interrupted_ingest_rerun_converges_on_the_uninterrupted_graph(tmp_path, case):
+    rows, interrupted, survives = CASES[case]
     snapshot = tmp_path / "snapshot.jsonl"
     write_snapshot(snapshot, 40_000)
 
@@ -46,24 +77,26 @@ def test_interrupted_ingest_rerun_converges_on_the_uninterrupted_graph(tmp_path)
         pipeline.run(reference, HfJsonl(snapshot), "reference", records_per_batch=2_000)
 
     victim = tmp_path / "victim"
+    env = {key: value for key, value in os.environ.items() if key != "PTMGRAPH_CHECKPOINT_ROWS"}
+    if rows:
+        env["PTMGRAPH_CHECKPOINT_ROWS"] = rows
     command = [sys.executable, "-m", "ptmgraph", "--store", str(victim), "ingest", "hf-jsonl", str(snapshot),
                "--batch-size", "2000", "--json"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    database = victim / "graph.lbdb"
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 120
-    # Committed batches are checkpointed into the database file (~22 MB at the end here): once it passes 9 MB,
-    # several batches are in and most are not, so kill without warning.
     while time.monotonic() < deadline and process.poll() is None:
-        if database.exists() and database.stat().st_size > 9_000_000:
+        if interrupted(victim):
             break
-        time.sleep(0.02)
+        time.sleep(0.002)
     if process.poll() is None:
         os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL, "the ingest finished before it could be interrupted"
     partial = dump(victim)
-    assert 0 < len(partial[0]) < 40_000
+    assert len(partial[0]) < 40_000
+    if survives:
+        assert len(partial[0]) > 0, "batches checkpointed before the kill were lost"
 
-    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert rerun.returncode == 0, rerun.stderr
     assert dump(victim) == dump(tmp_path / "reference")

@@ -216,6 +216,8 @@ def ingest_hub(
     source = HubSource(query, cursor, resume=resume, save=Path(save) if save else None, deep=deep)
     with open_store(uri) as store, render.count_progress("crawling the Hub", limit, enabled=not as_json) as tick:
         def on_batch(report: Any) -> None:
+            # The cursor may only pass batches that survive a crash, or --resume would skip their models.
+            store.sync()
             # Conservative: the model being read when the batch closed may have records in the next batch.
             source.save_cursor(max(0, source.consumed - 1))
             tick(report, source.consumed)

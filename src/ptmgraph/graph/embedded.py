@@ -43,12 +43,25 @@ MARKER = "ptmgraph-store.json"
 INDEX_DIR = "lineage-index"
 # `*1..` without an upper bound silently means `*1..30` in LadybugDB; lineage chains can be deeper than that.
 VAR_LENGTH_MAX_DEPTH = 1000
-# LadybugDB 0.22 keeps the pages a writer touched in its buffer pool until the database is closed: measured here,
-# ~40 MB more per 50k nodes + 50k edges written, until a 1M-model ingest failed with "buffer pool is full". A
-# writer therefore reopens the database after this many rows (~50 ms), which returns that memory.
-REOPEN_AFTER_ROWS = 400_000
+# A committed COPY is durable only once LadybugDB checkpoints (its WAL holds ~1 KB per COPY, not the rows), and a
+# checkpoint rewrites more the larger the store: checkpointing after every 200k-record batch took 16 of a 1M-model
+# ingest's 29 s of writes. Bulk writes (``durable=False``) therefore checkpoint after this many rows, and the
+# database is reopened then, because LadybugDB 0.22 also keeps the pages a writer touched in its buffer pool
+# until it is closed (a 1M-model ingest once failed with "buffer pool is full"). This bounds both the memory an
+# ingest holds and the work a crash can undo (which re-running the ingest redoes). The environment variable
+# PTMGRAPH_CHECKPOINT_ROWS overrides it.
+CHECKPOINT_ROWS = 2_000_000
 
 _ENDS = tuple((name, s.STRING) for name in EDGE_ENDS)
+
+
+def checkpoint_rows() -> int:
+    text = os.environ.get("PTMGRAPH_CHECKPOINT_ROWS", "")
+    if not text:
+        return CHECKPOINT_ROWS
+    if not text.isdigit() or int(text) < 1:
+        raise StoreError(f"PTMGRAPH_CHECKPOINT_ROWS={text!r} is not a positive whole number of rows: fix or unset it")
+    return int(text)
 
 
 def default_path() -> Path:
@@ -76,7 +89,8 @@ class EmbeddedStore(GraphStore):
         self.read_only = read_only
         self._index: LineageIndex | None = None
         self._index_generation = -1
-        self._rows_since_open = 0
+        self._rows_since_checkpoint = 0
+        self._checkpoint_rows = checkpoint_rows()
         self._open()
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
@@ -91,6 +105,12 @@ class EmbeddedStore(GraphStore):
         self._check_marker()
         if not self.read_only:
             self.path.mkdir(parents=True, exist_ok=True)
+            marker = self.path / MARKER
+            if not marker.exists():
+                # Before the database exists: a process killed while creating it leaves a store that the next
+                # run finishes creating, not a database that nothing claims.
+                marker.write_text(json.dumps({"format": STORE_FORMAT, "schema_version": s.SCHEMA_VERSION,
+                                              "ladybug": ladybug.__version__}))
         try:
             self._db = self._database(db_file)
             self._conn = ladybug.Connection(self._db)
@@ -116,14 +136,11 @@ class EmbeddedStore(GraphStore):
                 "m.lineage_generation = 0",
                 {"v": s.SCHEMA_VERSION},
             )
-            marker = self.path / MARKER
-            if not marker.exists():
-                marker.write_text(json.dumps({"format": STORE_FORMAT, "schema_version": s.SCHEMA_VERSION,
-                                              "ladybug": ladybug.__version__}))
 
     def _database(self, db_file: Path) -> ladybug.Database:
         try:
-            return ladybug.Database(str(db_file), read_only=self.read_only)
+            # Checkpoints are ptmgraph's to schedule (see CHECKPOINT_ROWS), not one per committed transaction.
+            return ladybug.Database(str(db_file), read_only=self.read_only, auto_checkpoint=False)
         except RuntimeError as exc:
             if not (self.read_only and "recovery is pending" in str(exc)):
                 raise
@@ -153,6 +170,8 @@ class EmbeddedStore(GraphStore):
             )
 
     def close(self) -> None:
+        """Closing checkpoints: everything written is durable afterwards."""
+        self._rows_since_checkpoint = 0
         conn, db = getattr(self, "_conn", None), getattr(self, "_db", None)
         if conn is not None:
             conn.close()
@@ -168,10 +187,12 @@ class EmbeddedStore(GraphStore):
         self._open()
 
     # -- writes -------------------------------------------------------------------------------------------------
-    def write(self, batch: Batch) -> WriteStats:
+    def write(self, batch: Batch, *, durable: bool = True) -> WriteStats:
         self._require_writable("write")
         stats = WriteStats()
         if not len(batch):
+            if durable:
+                self.sync()
             return stats
         node_tables, edge_tables = batch.tables()
         indexed = False  # did this write change anything the lineage index is built from?
@@ -212,12 +233,18 @@ class EmbeddedStore(GraphStore):
                 raise StoreError(f"write to {self.path} failed and was rolled back: "
                                  f"{str(exc).splitlines()[0]}") from None
             raise
-        self._rows_since_open += rows
-        if self._rows_since_open >= REOPEN_AFTER_ROWS:
-            self.close()
-            self._rows_since_open = 0
+        self._rows_since_checkpoint += rows
+        if self._rows_since_checkpoint >= self._checkpoint_rows:
+            self.close()  # checkpoints, and returns the buffer pool's pages (see CHECKPOINT_ROWS)
             self._open()
+        elif durable:
+            self.sync()
         return stats
+
+    def sync(self) -> None:
+        if self._rows_since_checkpoint and not self.read_only:
+            self._conn.execute("CHECKPOINT")
+        self._rows_since_checkpoint = 0
 
     def _existing_keys(self, label: str, keys: list[str]) -> set[str]:
         result = self._conn.execute(
@@ -275,7 +302,11 @@ class EmbeddedStore(GraphStore):
                       new_from: pa.Array | None) -> tuple[int, int]:
         """Edges from a node this write created cannot exist yet: only the others are looked up (on a first
         ingest that is none of them, which halves the write time)."""
-        pattern = f"(a:{from_label} {{key: c_from}})-[e:{rel.type}]->(b:{to_label} {{key: c_to}})"
+        # Anchored on `a` through its key index and expanded from there: the pattern form with both keys inline,
+        # `(a {key: c_from})-[e]->(b {key: c_to})`, is planned as a hash join over every stored edge of the type
+        # (0.5-0.8 s per probe at 1M edges, even for one row; this form takes 4 ms).
+        pattern = (f"(a:{from_label}) WHERE a.key = c_from MATCH (a)-[e:{rel.type}]->(b:{to_label}) "
+                   "WHERE b.key = c_to AND e.disc = c_disc")
         names = ["from", "to", "disc", *(name for name, _ in rel.props)]
         rows = edges.select(names)
         probed = rows if new_from is None else rows.filter(pc.invert(pc.is_in(rows.column("from"),
@@ -285,7 +316,7 @@ class EmbeddedStore(GraphStore):
             probe = pa.table({"c_from": probed.column("from"), "c_to": probed.column("to"),
                               "c_disc": probed.column("disc")})
             returned = ", ".join(["c_from", "c_to", "c_disc", *(f"e.{name}" for name, _ in rel.props)])
-            found = self._conn.execute(f"LOAD FROM $t MATCH {pattern} WHERE e.disc = c_disc RETURN {returned}",
+            found = self._conn.execute(f"LOAD FROM $t MATCH {pattern} RETURN {returned}",
                                        {"t": probe}).get_as_arrow()
         options = f" (from='{from_label}', to='{to_label}')" if len(rel.pairs) > 1 else ""
         if found is None or not found.num_rows:
@@ -300,7 +331,7 @@ class EmbeddedStore(GraphStore):
                if _changes(row, stored[(row["from"], row["to"], row["disc"])], names)]
         if old and rel.props:
             sets = ", ".join(f"e.{name} = coalesce(c_{name}, e.{name})" for name, _ in rel.props)
-            self._conn.execute(f"LOAD FROM $t MATCH {pattern} WHERE e.disc = c_disc SET {sets}",
+            self._conn.execute(f"LOAD FROM $t MATCH {pattern} SET {sets}",
                                {"t": _arrow((*_ENDS[:2], *rel.columns), _transposed(old, names), prefix="c_")})
         return new.num_rows, len(old)
 

@@ -184,7 +184,7 @@ class Neo4jStore(GraphStore):
             raise StoreError(f"store {self.uri} is open read-only; {what} needs it opened for writing")
 
     # -- writes -------------------------------------------------------------------------------------------------
-    def write(self, batch: Batch) -> WriteStats:
+    def write(self, batch: Batch, *, durable: bool = True) -> WriteStats:  # every transaction is durable
         self._require_writable("write")
         self._ensure_schema()
         stats = WriteStats()

@@ -53,9 +53,14 @@ class GraphStore(ABC):
     uri: str
 
     @abstractmethod
-    def write(self, batch: Batch) -> WriteStats:
+    def write(self, batch: Batch, *, durable: bool = True) -> WriteStats:
         """Upsert every node and edge in ``batch``. Non-null values replace stored ones; nulls keep them. Edges
-        to nodes not yet known create placeholder nodes marked ``stub``."""
+        to nodes not yet known create placeholder nodes marked ``stub``. With ``durable=False`` (bulk ingest) a
+        store may defer making the batch survive a crash until :meth:`sync`; a crash then loses whole batches
+        only, never part of one, and re-running the ingest restores them."""
+
+    def sync(self) -> None:
+        """Make every batch written so far survive a crash (stores whose commits are durable have nothing to do)."""
 
     @abstractmethod
     def query(self, cypher: str, params: Mapping[str, Any] | None = None) -> QueryResult:
