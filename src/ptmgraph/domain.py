@@ -58,12 +58,16 @@ def node_key(identifier: str) -> str:
     return identifier.strip().casefold()
 
 
+def is_plain_id(value: object) -> bool:
+    """An id that :func:`check_id` accepts unchanged, decided in C (ingest checks millions): printable ASCII, no
+    surrounding spaces. For ASCII text, isprintable() rejects exactly the control characters _CONTROL finds."""
+    return (type(value) is str and 0 < len(value) <= MAX_ID_LENGTH and value.isascii() and value.isprintable()
+            and value[0] != " " and value[-1] != " ")
+
+
 def check_id(value: object, what: str) -> str:
-    # The common case, decided in C (ingest builds millions of ids): printable ASCII, no surrounding spaces. For
-    # ASCII text, isprintable() rejects exactly the control characters _CONTROL finds.
-    if (type(value) is str and 0 < len(value) <= MAX_ID_LENGTH and value.isascii() and value.isprintable()
-            and value[0] != " " and value[-1] != " "):
-        return value
+    if is_plain_id(value):
+        return value  # type: ignore[return-value]
     if not isinstance(value, str):
         raise InvalidRecord(f"{what} must be a string, got {type(value).__name__}")
     text = value.strip()

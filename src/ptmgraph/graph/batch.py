@@ -9,7 +9,7 @@ and an explicit record say different things about the same node or edge, the exp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any
@@ -52,14 +52,42 @@ def _merged(old: Any, new: Any) -> Any:
     return record
 
 
+def _merged_values(old: tuple[Any, ...], new: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(was if value is None else value for was, value in zip(old, new, strict=True))
+
+
 class _Table:
-    """Rows of one table, one per identity; a repeated identity merges into the first row (non-null wins)."""
+    """Rows of one table, one per identity; a repeated identity merges into the first row (non-null wins).
+
+    A table can also start as whole columns (:meth:`load`, for the one contributor per batch that fills most rows):
+    building a list per row and transposing them back costs more than everything else in a batch of models. A
+    later :meth:`add` turns the columns into rows first, so the merge rules stay the same either way."""
 
     def __init__(self, names: tuple[str, ...]) -> None:
         self.names = names
         self.rows: dict[Hashable, list[Any]] = {}
+        self._columns: list[Sequence[Any]] | None = None  # set by load(), one sequence per name
+        self._identity: tuple[int, ...] = (0,)
+
+    def load(self, columns: list[Sequence[Any]], identity: tuple[int, ...]) -> None:
+        """Rows given as columns (one per name), each row's identity made of the ``identity`` columns; rows must
+        be distinct. Identities are only built if a later :meth:`add` needs them."""
+        self._identity = identity
+        if self.rows or self._columns is not None:
+            self._add_columns(columns)
+        else:
+            self._columns = columns
+
+    def _add_columns(self, columns: list[Sequence[Any]]) -> None:
+        picks = [columns[i] for i in self._identity]
+        identities = picks[0] if len(picks) == 1 else zip(*picks, strict=True)
+        for identity, values in zip(identities, zip(*columns, strict=True)):
+            self.add(identity, list(values))
 
     def add(self, identity: Hashable, values: list[Any]) -> None:
+        if self._columns is not None:
+            columns, self._columns = self._columns, None
+            self._add_columns(columns)
         old = self.rows.get(identity)
         if old is None:
             self.rows[identity] = values
@@ -69,7 +97,10 @@ class _Table:
                     old[i] = value
 
     def arrow(self, types: tuple[str, ...]) -> pa.Table:
-        columns = zip(*self.rows.values(), strict=True) if self.rows else ([] for _ in self.names)
+        if self._columns is not None:
+            columns: Iterable[Any] = self._columns
+        else:
+            columns = zip(*self.rows.values(), strict=True) if self.rows else ([] for _ in self.names)
         return pa.table([pa.array(values, type=ARROW_TYPES[kind]) for values, kind in zip(columns, types)],
                         names=list(self.names))
 
@@ -94,6 +125,14 @@ class Batch:
         return batch
 
     def add(self, record: d.Record) -> None:
+        kind = type(record)
+        if kind is d.Model:
+            self.add_model_values(_MODEL_VALUES(record))
+            return
+        if kind is d.Lineage:
+            self.add_lineage_values(record.child, record.parent, record.relation, record.provenance,
+                                    record.confidence, record.source)
+            return
         identity = _IDENTITIES.get(type(record))
         if identity is None:
             raise TypeError(f"not a ptmgraph record: {type(record).__name__}")
@@ -103,6 +142,32 @@ class Batch:
         key = identity(record)
         old = bucket.get(key)
         bucket[key] = record if old is None else _merged(old, record)
+        self._built = None
+
+    # Models and lineage edges are kept as the values their records hold (the two kinds an ingest has millions of),
+    # so that a source may add them without building the records: see hf_model.add_plain.
+    def add_model_values(self, values: tuple[Any, ...]) -> None:
+        """A model as the values of :class:`~ptmgraph.domain.Model`'s fields, in order: only values that the
+        record would hold unchanged (a plain id, tuples of strings, counts >= 0)."""
+        bucket = self._records.get(d.Model)
+        if bucket is None:
+            bucket = self._records[d.Model] = {}
+        key = d.node_key(values[0])
+        old = bucket.get(key)
+        bucket[key] = values if old is None else _merged_values(old, values)
+        self._built = None
+
+    def add_lineage_values(self, child: str, parent: str, relation: str, provenance: str, confidence: float,
+                           source: str) -> None:
+        """A lineage edge as the values of :class:`~ptmgraph.domain.Lineage`'s fields: plain ids, a relation
+        and provenance of their enums, a confidence in 0..1 as a float."""
+        bucket = self._records.get(d.Lineage)
+        if bucket is None:
+            bucket = self._records[d.Lineage] = {}
+        key = (d.node_key(child), d.node_key(parent), provenance)
+        old = bucket.get(key)
+        values = (child, parent, relation, confidence, source)
+        bucket[key] = values if old is None else _merged_values(old, values)
         self._built = None
 
     def __len__(self) -> int:
@@ -182,32 +247,49 @@ class _Sink:
                                                         [from_key, to_key, from_id, to_id, disc, *props])
 
 
-_MODEL_PROPS = attrgetter(*(name for name, _ in s.MODEL.props))
+_MODEL_VALUES = attrgetter("id", *(name for name, _ in s.MODEL.props))
+# add_model_values takes Model's fields in order, and the Model table stores them in that same order.
+assert tuple(f.name for f in fields(d.Model)) == ("id", *(name for name, _ in s.MODEL.props))
 
 
-def _models(bucket: dict[str, d.Model], sink: _Sink) -> None:
-    models, authors, licences = sink.node_table("Model"), sink.node_table("Author"), sink.node_table("License")
-    authored = sink.edge_table("AUTHORED_BY", "Model", "Author")
-    licensed = sink.edge_table("LICENSED_AS", "Model", "License")
-    key_of = d.node_key
-    # The hot loop of every ingest: implied rows are added here directly rather than through _Sink.edge.
-    for key, m in bucket.items():
-        models.add(key, [key, m.id, False, *_MODEL_PROPS(m)])
-        if m.author:
-            author = key_of(m.author)
-            authors.add(author, [author, m.author, False])
-            authored.add((key, author, ""), [key, author, m.id, m.author, ""])
-        if m.license:
-            licence = key_of(m.license)
-            licences.add(licence, [licence, m.license, False])
-            licensed.add((key, licence, ""), [key, licence, m.id, m.license, "", m.source])
+def _models(bucket: dict[str, tuple[Any, ...]], sink: _Sink) -> None:
+    """The Model table, and the Author and License nodes and edges each model implies, built column by column:
+    this runs once per model of every ingest (a million in the benchmark)."""
+    keys = list(bucket)
+    n = len(keys)
+    ids, *props = zip(*bucket.values(), strict=True)
+    sink.node_table("Model").load([keys, ids, [False] * n, *props], identity=(0,))
+    names = dict(zip((name for name, _ in s.MODEL.props), props, strict=True))
+    _implied(sink, keys, ids, names["author"], "Author", "AUTHORED_BY", None)
+    _implied(sink, keys, ids, names["license"], "License", "LICENSED_AS", names["source"])
 
 
-def _lineage(bucket: dict[tuple[str, str, str], d.Lineage], sink: _Sink) -> None:
-    table = sink.edge_table("DERIVED_FROM", "Model", "Model")
-    for (child, parent, provenance), e in bucket.items():  # the identity holds both keys already
-        table.add((child, parent, provenance),
-                  [child, parent, e.child, e.parent, provenance, e.relation, provenance, e.confidence, e.source])
+def _implied(sink: _Sink, keys: list[str], ids: Sequence[str], targets: Sequence[str | None], label: str, rel: str,
+             sources: Sequence[str] | None) -> None:
+    """Named nodes (``label``) for the non-empty ``targets``, and an edge ``rel`` from each model to its target."""
+    key_of = {target: d.node_key(target) for target in set(targets) if target}
+    if not key_of:
+        return
+    # First occurrence fixes a node's place, the last spelling its id: what adding them one by one would give.
+    named = {key_of[target]: target for target in targets if target}
+    sink.node_table(label).load([list(named), list(named.values()), [False] * len(named)], identity=(0,))
+    chosen = [i for i, target in enumerate(targets) if target]
+    from_keys = [keys[i] for i in chosen]
+    to_ids = [targets[i] for i in chosen]
+    to_keys = [key_of[target] for target in to_ids]
+    columns = [from_keys, to_keys, [ids[i] for i in chosen], to_ids, [""] * len(chosen)]
+    if sources is not None:
+        columns.append([sources[i] for i in chosen])
+    sink.edge_table(rel, "Model", label).load(columns, identity=(0, 1, 4))
+
+
+def _lineage(bucket: dict[tuple[str, str, str], tuple[Any, ...]], sink: _Sink) -> None:
+    # The identity holds both keys and the provenance already; by columns, as for models.
+    children, parents, provenances = zip(*bucket, strict=True)
+    child_ids, parent_ids, relations, confidences, sources = zip(*bucket.values(), strict=True)
+    sink.edge_table("DERIVED_FROM", "Model", "Model").load(
+        [children, parents, child_ids, parent_ids, provenances, relations, provenances, confidences, sources],
+        identity=(0, 1, 4))
 
 
 def _repos(bucket: dict[str, d.Repo], sink: _Sink) -> None:
@@ -262,13 +344,11 @@ _CONTRIBUTORS: tuple[tuple[type, Callable[[Any, _Sink], None]], ...] = (
 )
 
 _IDENTITIES: dict[type, Callable[[Any], Hashable]] = {
-    d.Model: lambda m: d.node_key(m.id),
     d.Repo: lambda r: d.node_key(r.id),
     d.Author: lambda a: d.node_key(a.id),
     d.License: lambda lic: d.node_key(lic.id),
     d.Dataset: lambda ds: d.node_key(ds.id),
     d.Flag: lambda f: d.node_key(f.id),
-    d.Lineage: lambda e: (d.node_key(e.child), d.node_key(e.parent), e.provenance),
     d.Uses: lambda u: (d.node_key(u.repo), d.node_key(u.model), u.file, u.line),
     d.TrainedOn: lambda t: (d.node_key(t.model), d.node_key(t.dataset)),
     d.LicensedAs: lambda la: (la.subject_kind, d.node_key(la.subject), d.node_key(la.license)),

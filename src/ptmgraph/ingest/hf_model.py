@@ -11,6 +11,7 @@ from typing import Any
 
 from ptmgraph import domain as d
 from ptmgraph.errors import InvalidRecord
+from ptmgraph.graph.batch import Batch
 
 RELATIONS = {r.value for r in d.Relation}
 
@@ -65,8 +66,9 @@ def _gated(value: Any) -> bool | None:
     return value not in (False, "false", "False", "")
 
 
-def records(obj: dict[str, Any], source: str) -> Iterator[d.Record]:
-    # Runs once per model of a snapshot (millions): one lookup per field, positional arguments.
+def _fields(obj: dict[str, Any], source: str) -> tuple[tuple[Any, ...], list[str], dict[str, Any], list[str]]:
+    """The model's field values (in :class:`~ptmgraph.domain.Model`'s order), its licences, card and tags."""
+    # Runs once per model of a snapshot (millions): one lookup per field, positional values.
     get = obj.get
     model_id = get("id") or get("modelId")
     if not model_id:
@@ -79,7 +81,7 @@ def records(obj: dict[str, Any], source: str) -> Iterator[d.Record]:
     files = _files(get("siblings"))
     has_card = bool(card) or (files is not None and "README.md" in files) or None
     architectures = config.get("architectures") if config else None
-    model = d.Model(
+    values = (
         model_id, _text(get("author")), _text(get("sha")), get("createdAt") or get("created_at"),
         get("lastModified") or get("last_modified"), _count(get("downloads")), _count(get("likes")),
         licenses[0] if licenses else None, _text(get("library_name")), _text(get("pipeline_tag")), tuple(tags),
@@ -87,6 +89,12 @@ def records(obj: dict[str, Any], source: str) -> Iterator[d.Record]:
         tuple(_strings(architectures, "config.architectures")) or None if architectures is not None else None,
         files, _gated(get("gated")), has_card, source,
     )
+    return values, licenses, card, tags
+
+
+def records(obj: dict[str, Any], source: str) -> Iterator[d.Record]:
+    values, licenses, card, tags = _fields(obj, source)
+    model = d.Model(*values)
     yield model
     for licence in licenses[1:]:
         yield d.LicensedAs(model.id, licence, source=source)
@@ -95,15 +103,36 @@ def records(obj: dict[str, Any], source: str) -> Iterator[d.Record]:
         for dataset in _strings(datasets, "cardData.datasets"):
             if dataset.strip():
                 yield d.TrainedOn(model.id, dataset, source=source)
-    if "base_model" in card or get("baseModels") is not None or any(t.startswith("base_model:") for t in tags):
-        yield from lineage(model.id, card, tags, source, get("baseModels"))
+    for base, relation, provenance in _bases(card, tags, obj.get("baseModels")):
+        yield d.Lineage(model.id, base, relation, provenance, 1.0, source)
 
 
-def lineage(model_id: str, card: dict[str, Any], tags: list[str], source: str,
-            base_models: Any = None) -> Iterator[d.Lineage]:
+def add_plain(batch: Batch, obj: dict[str, Any], source: str) -> tuple[str, list[str]] | None:
+    """Add what :func:`records` would yield for ``obj`` to ``batch`` without building the records, and return the
+    model id and the bases of its lineage edges; or add nothing and return None when ``obj`` is not plain: an id that validation
+    would change or reject, or more than one licence or any datasets (rare, and records build those). The
+    ingest of a snapshot spends a third of the time of the records on this, for the same batch."""
+    values, licenses, card, tags = _fields(obj, source)
+    model_id = values[0]
+    if not d.is_plain_id(model_id) or len(licenses) > 1 or card.get("datasets") is not None:
+        return None
+    bases = _bases(card, tags, obj.get("baseModels"))
+    if not all(d.is_plain_id(base) for base, _, _ in bases):
+        return None
+    batch.add_model_values(values)
+    for base, relation, provenance in bases:
+        batch.add_lineage_values(model_id, base, relation, provenance, 1.0, source)
+    return model_id, [base for base, _, _ in bases]
+
+
+def _bases(card: dict[str, Any], tags: list[str], base_models: Any) -> list[tuple[str, str, str]]:
+    """(base, relation, provenance) for every base the card or the Hub declares."""
+    if "base_model" not in card and base_models is None and not any(t.startswith("base_model:") for t in tags):
+        return []
     tagged = _hub_bases(tags, base_models)
     bases = [b for b in _strings(card.get("base_model"), "cardData.base_model") if b.strip()]
     declared = card.get("base_model_relation")
+    found = []
     for base in bases:
         # A card that names its base but not the relation: the Hub's own derivation (tags, baseModels) knows it
         # (a GGUF file makes it "quantized"); otherwise several bases are a merge and one is a fine-tune.
@@ -113,11 +142,12 @@ def lineage(model_id: str, card: dict[str, Any], tags: list[str], source: str,
             relation = tagged[base]
         else:
             relation = "merge" if len(bases) > 1 else "finetune"
-        yield d.Lineage(model_id, base, relation, "declared-card", 1.0, source)
+        found.append((base, relation, "declared-card"))
     for base, kind in tagged.items():
         if kind == "unknown" and len(tagged) > 1:
             kind = "merge"
-        yield d.Lineage(model_id, base, kind, "declared-tag", 1.0, source)
+        found.append((base, kind, "declared-tag"))
+    return found
 
 
 def _hub_bases(tags: list[str], base_models: Any) -> dict[str, str]:

@@ -21,6 +21,8 @@ from ptmgraph.graph.store import GraphStore, WriteStats
 from ptmgraph.ingest import worker
 
 RECORDS_PER_BATCH = 200_000
+# What building one unit's records raises when the unit is bad (a bug raises anything else, and stops the ingest).
+BAD_UNIT = (PtmgraphError, KeyError, TypeError, ValueError, AttributeError)
 MAX_REPORTED_PROBLEMS = 20
 
 
@@ -128,22 +130,15 @@ class Counts:
 
 def collect(items: Iterable[d.Record | Skipped], strict: bool,
             records_per_batch: int) -> Iterator[tuple[Batch, Counts]]:
-    """Group the stream into batches of ``records_per_batch`` records, counting what was skipped and why."""
+    """Group the stream into batches of ``records_per_batch`` records, counting what was skipped and why. A source
+    that builds its batches itself (``batches(strict, records_per_batch)``, the same stream) is left to it."""
+    own = getattr(items, "batches", None)
+    if callable(own):
+        yield from own(strict, records_per_batch)
+        return
     batch, counts = Batch(), Counts()
     for item in items:
-        if isinstance(item, Skipped):
-            if strict:
-                raise InvalidRecord(f"{item} (--strict stops at the first bad record; drop it to skip and count)")
-            counts.skipped += 1
-            if len(counts.problems) < MAX_REPORTED_PROBLEMS:
-                counts.problems.append(str(item))
-            continue
-        if isinstance(item, d.Lineage):
-            counts.lineage_edges += 1
-            if d.node_key(item.child) == d.node_key(item.parent):
-                counts.self_loops.append(item.child)  # kept, as the source declared it, but reported
-        batch.add(item)
-        counts.records += 1
+        take(item, batch, counts, strict)
         if counts.records >= records_per_batch:
             counts.position = getattr(items, "position", None)
             yield batch, counts
@@ -153,10 +148,27 @@ def collect(items: Iterable[d.Record | Skipped], strict: bool,
         yield batch, counts
 
 
+def take(item: d.Record | Skipped, batch: Batch, counts: Counts, strict: bool) -> None:
+    """Add one item of a stream to ``batch``, or count it as skipped."""
+    if isinstance(item, Skipped):
+        if strict:
+            raise InvalidRecord(f"{item} (--strict stops at the first bad record; drop it to skip and count)")
+        counts.skipped += 1
+        if len(counts.problems) < MAX_REPORTED_PROBLEMS:
+            counts.problems.append(str(item))
+        return
+    if isinstance(item, d.Lineage):
+        counts.lineage_edges += 1
+        if d.node_key(item.child) == d.node_key(item.parent):
+            counts.self_loops.append(item.child)  # kept, as the source declared it, but reported
+    batch.add(item)
+    counts.records += 1
+
+
 def guarded(location: str, make: Callable[[], Iterable[d.Record]]) -> list[d.Record | Skipped]:
     """Build one input unit's records; a bad unit becomes one :class:`Skipped`, never a half-built set."""
     try:
         return list(make())
-    except (PtmgraphError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except BAD_UNIT as exc:
         reason = str(exc) if isinstance(exc, PtmgraphError) else f"{type(exc).__name__}: {exc}"
         return [Skipped(location, reason.splitlines()[0] if reason else type(exc).__name__)]

@@ -8,9 +8,10 @@ from typing import Any
 
 from ptmgraph import domain as d
 from ptmgraph.errors import InvalidRecord
+from ptmgraph.graph.batch import Batch
 from ptmgraph.ingest import hf_model
 from ptmgraph.ingest.files import InputFile
-from ptmgraph.ingest.pipeline import Skipped, guarded
+from ptmgraph.ingest.pipeline import BAD_UNIT, Counts, Skipped, guarded, take
 
 Item = d.Record | Skipped
 
@@ -30,8 +31,39 @@ class HfJsonl(InputFile):
     name = "hf-jsonl"
 
     def __iter__(self) -> Iterator[Item]:
-        source = f"hf-jsonl:{self.path.name}"
-        return _records(self.jsonl(), lambda obj: hf_model.records(obj, source))
+        return _records(self.jsonl(), lambda obj: hf_model.records(obj, self.source))
+
+    @property
+    def source(self) -> str:
+        return f"hf-jsonl:{self.path.name}"
+
+    def batches(self, strict: bool, records_per_batch: int) -> Iterator[tuple[Batch, Counts]]:
+        """What :func:`pipeline.collect` makes of this source's records, with plain models added to the batch
+        without building their records (:func:`hf_model.add_plain`); batches end between models."""
+        source = self.source
+        batch, counts = Batch(), Counts()
+        for where, obj in self.jsonl():
+            added = None
+            if not isinstance(obj, Skipped):
+                try:
+                    added = hf_model.add_plain(batch, obj, source)
+                except BAD_UNIT:
+                    added = None  # the records path below says what is wrong, as for any other source
+            if added is None:
+                for item in [obj] if isinstance(obj, Skipped) else guarded(where, lambda: hf_model.records(obj, source)):
+                    take(item, batch, counts, strict)
+            else:
+                model_id, bases = added
+                counts.records += 1 + len(bases)
+                counts.lineage_edges += len(bases)
+                counts.self_loops.extend(model_id for base in bases if d.node_key(base) == d.node_key(model_id))
+            if counts.records >= records_per_batch:
+                counts.position = self.position
+                yield batch, counts
+                batch, counts = Batch(), Counts()
+        if counts.records or counts.skipped:
+            counts.position = self.position
+            yield batch, counts
 
 
 class ReuseCsv(InputFile):
