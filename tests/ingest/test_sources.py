@@ -178,3 +178,50 @@ def test_pipeline_batches_counts_and_reports(tmp_path):
         assert store.stats().nodes["Model"] == 7
         with pytest.raises(InvalidRecord, match="--strict"):
             pipeline.run(store, items, "test", strict=True)
+
+
+_IDS = st.sampled_from(["org/a", "Org/A", "org/b", " org/b ", "x/ü", "bad\tid", "", "org/c"])
+_HUB_OBJECTS = st.fixed_dictionaries({"id": _IDS}, optional={
+    "author": st.one_of(st.none(), st.sampled_from(["org", "Org", ""]), st.integers()),
+    "downloads": st.one_of(st.none(), st.integers(-2, 5), st.booleans()),
+    "tags": st.one_of(st.none(), st.lists(st.sampled_from(["base_model:org/b", "base_model:quantized:org/c",
+                                                           "base_model:org/a", "license:mit", "x"]), max_size=3)),
+    "cardData": st.one_of(st.none(), st.integers(), st.fixed_dictionaries({}, optional={
+        "license": st.one_of(st.none(), st.sampled_from(["mit", "MIT"]), st.lists(st.sampled_from(["mit", "gpl"]),
+                                                                                  max_size=2)),
+        "base_model": st.one_of(st.none(), _IDS, st.lists(_IDS, max_size=2), st.integers()),
+        "base_model_relation": st.sampled_from(["adapter", "merge", "bogus"]),
+        "datasets": st.one_of(st.none(), st.lists(st.sampled_from(["squad", " "]), max_size=2)),
+    })),
+    "baseModels": st.one_of(st.none(), st.fixed_dictionaries({"relation": st.sampled_from(["finetune", "?"]),
+                                                              "models": st.lists(st.fixed_dictionaries({"id": _IDS}),
+                                                                                 max_size=2)})),
+    "config": st.one_of(st.none(), st.fixed_dictionaries({}, optional={
+        "model_type": st.sampled_from(["bert", "llama"]), "architectures": st.lists(st.sampled_from(["A", "B"]))})),
+    "siblings": st.lists(st.fixed_dictionaries({"rfilename": st.sampled_from(["README.md", "model.safetensors"])}),
+                         max_size=2),
+})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_HUB_OBJECTS, max_size=12), st.integers(1, 8))
+def test_hf_jsonl_batches_equal_what_the_records_give(tmp_path_factory, objects, per_batch):
+    """hf-jsonl adds plain models to its batches without building records (the hot path of a snapshot ingest);
+    the graph written and the report must be exactly what the records path gives, odd objects included."""
+    path = tmp_path_factory.mktemp("fast") / "snapshot.jsonl"
+    path.write_text("".join(json.dumps(obj) + "\n" for obj in objects))
+
+    def run(source):
+        with EmbeddedStore(path.parent / f"store-{type(source).__name__}") as store:
+            report = pipeline.run(store, source, "x", records_per_batch=per_batch, parallel=False)
+            graph = [store.query(q).rows for q in (
+                "MATCH (m:Model) RETURN m.key, m.id, m.stub, m.author, m.license, m.downloads, m.tags, m.has_card, "
+                "m.architectures, m.files ORDER BY m.key",
+                "MATCH (a)-[e]->(b) RETURN label(e), a.key, b.key, e.disc, e.relation, e.source ORDER BY "
+                "label(e), a.key, b.key, e.disc",
+                "MATCH (n) RETURN label(n), n.key, n.id, n.stub ORDER BY label(n), n.key")]
+        return graph, (report.records, report.skipped, report.problems, report.self_loops, report.lineage_edges)
+
+    fast = run(HfJsonl(path))
+    records = run(iter(list(HfJsonl(path))))  # a plain iterator of the records: the generic path
+    assert fast == records

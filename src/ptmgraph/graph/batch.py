@@ -158,17 +158,20 @@ class Batch:
         self._built = None
 
     def add_lineage_values(self, child: str, parent: str, relation: str, provenance: str, confidence: float,
-                           source: str) -> None:
+                           source: str) -> bool:
         """A lineage edge as the values of :class:`~ptmgraph.domain.Lineage`'s fields: plain ids, a relation
-        and provenance of their enums, a confidence in 0..1 as a float."""
+        and provenance of their enums, a confidence in 0..1 as a float. True when it is a self-loop (ingest
+        reports those)."""
         bucket = self._records.get(d.Lineage)
         if bucket is None:
             bucket = self._records[d.Lineage] = {}
-        key = (d.node_key(child), d.node_key(parent), provenance)
+        child_key, parent_key = d.node_key(child), d.node_key(parent)
+        key = (child_key, parent_key, provenance)
         old = bucket.get(key)
         values = (child, parent, relation, confidence, source)
         bucket[key] = values if old is None else _merged_values(old, values)
         self._built = None
+        return child_key == parent_key
 
     def __len__(self) -> int:
         """Distinct records (a fact repeated in the batch counts once); rows, for a prebuilt batch."""

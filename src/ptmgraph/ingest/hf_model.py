@@ -107,22 +107,24 @@ def records(obj: dict[str, Any], source: str) -> Iterator[d.Record]:
         yield d.Lineage(model.id, base, relation, provenance, 1.0, source)
 
 
-def add_plain(batch: Batch, obj: dict[str, Any], source: str) -> tuple[str, list[str]] | None:
+def add_plain(batch: Batch, obj: dict[str, Any], source: str) -> tuple[str, int, int] | None:
     """Add what :func:`records` would yield for ``obj`` to ``batch`` without building the records, and return the
-    model id and the bases of its lineage edges; or add nothing and return None when ``obj`` is not plain: an id that validation
-    would change or reject, or more than one licence or any datasets (rare, and records build those). The
-    ingest of a snapshot spends a third of the time of the records on this, for the same batch."""
+    model id, how many records that is and how many of them are self-loops; or add nothing and return None when ``obj`` is not
+    plain: an id that validation would change or reject, more than one licence, or any datasets (rare; the
+    records path builds those). A batch is built this way in 40 % of the time the records take."""
     values, licenses, card, tags = _fields(obj, source)
     model_id = values[0]
     if not d.is_plain_id(model_id) or len(licenses) > 1 or card.get("datasets") is not None:
         return None
     bases = _bases(card, tags, obj.get("baseModels"))
-    if not all(d.is_plain_id(base) for base, _, _ in bases):
-        return None
+    for base, _, _ in bases:
+        if not d.is_plain_id(base):
+            return None
     batch.add_model_values(values)
+    loops = 0
     for base, relation, provenance in bases:
-        batch.add_lineage_values(model_id, base, relation, provenance, 1.0, source)
-    return model_id, [base for base, _, _ in bases]
+        loops += batch.add_lineage_values(model_id, base, relation, provenance, 1.0, source)
+    return model_id, 1 + len(bases), loops
 
 
 def _bases(card: dict[str, Any], tags: list[str], base_models: Any) -> list[tuple[str, str, str]]:

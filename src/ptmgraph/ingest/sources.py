@@ -53,10 +53,10 @@ class HfJsonl(InputFile):
                 for item in [obj] if isinstance(obj, Skipped) else guarded(where, lambda: hf_model.records(obj, source)):
                     take(item, batch, counts, strict)
             else:
-                model_id, bases = added
-                counts.records += 1 + len(bases)
-                counts.lineage_edges += len(bases)
-                counts.self_loops.extend(model_id for base in bases if d.node_key(base) == d.node_key(model_id))
+                model_id, records, loops = added
+                counts.records += records
+                counts.lineage_edges += records - 1
+                counts.self_loops.extend([model_id] * loops)
             if counts.records >= records_per_batch:
                 counts.position = self.position
                 yield batch, counts
