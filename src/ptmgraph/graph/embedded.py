@@ -383,6 +383,9 @@ class EmbeddedStore(GraphStore):
         directory = self.path / INDEX_DIR
         index = LineageIndex.load(directory, stamp)
         if index is None:
+            # The cache on disk must describe durable data: after a crash the generation counter goes back with
+            # the batches the crash undid, and the next writes would reach the same number with other data.
+            self.sync()
             index = self._build_index()
             index.save(directory, stamp)
         self._index, self._index_generation = index, generation
