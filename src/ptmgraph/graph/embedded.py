@@ -4,8 +4,9 @@ Layout of a store folder: ``graph.lbdb`` (+ ``.wal``) is the database; ``ptmgrap
 ptmgraph store format wrote it; ``lineage-index/`` is a disposable cache of the lineage index.
 
 Writes go through ``COPY FROM`` an Arrow table for new rows (1M model rows in 2.4 s here; ``UNWIND`` row upserts
-ran at ~850 rows/s) and ``LOAD FROM ... MATCH ... SET`` for rows that already exist, all inside one transaction per batch,
-so an interrupted ingest leaves the store as it was before the batch and re-running it converges.
+ran at ~850 rows/s) and ``LOAD FROM ... MATCH ... SET`` for rows that already exist, all inside one transaction per batch.
+A crash leaves the store as it was at the last checkpoint (see CHECKPOINT_ROWS), which is always between two
+batches, and re-running the ingest converges.
 """
 
 from __future__ import annotations

@@ -50,7 +50,8 @@ class HfJsonl(InputFile):
                 except BAD_UNIT:
                     added = None  # the records path below says what is wrong, as for any other source
             if added is None:
-                for item in [obj] if isinstance(obj, Skipped) else guarded(where, lambda: hf_model.records(obj, source)):
+                items = [obj] if isinstance(obj, Skipped) else guarded(where, lambda: hf_model.records(obj, source))
+                for item in items:
                     take(item, batch, counts, strict)
             else:
                 model_id, records, loops = added
