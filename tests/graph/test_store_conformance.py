@@ -78,6 +78,17 @@ def test_newer_facts_update_and_nulls_keep(store):
     assert got["license"] == "llama2"  # the sparser record did not erase it
 
 
+def test_a_stub_takes_the_latest_spelling_and_a_real_model_keeps_its_own(store):
+    """Within a batch the last spelling of an endpoint wins; across batches it must too, or a stub's id would
+    depend on where the batches of an ingest happen to end."""
+    store.write(Batch.of([d.Lineage("a/child", "Org/Base")]))
+    store.write(Batch.of([d.Lineage("a/other", "ORG/base")]))
+    assert store.model("org/base")["id"] == "ORG/base"
+    store.write(Batch.of([d.Model("Org/Base")]))
+    store.write(Batch.of([d.Lineage("a/third", "org/BASE")]))
+    assert store.model("org/base")["id"] == "Org/Base"
+
+
 def test_edge_to_unknown_model_creates_stub_then_real_record_clears_it(store):
     store.write(Batch.of(family()))
     assert store.model(GGUF)["stub"] is True

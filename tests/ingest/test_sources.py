@@ -214,15 +214,13 @@ def test_hf_jsonl_batches_equal_what_the_records_give(tmp_path_factory, objects,
     def run(source):
         with EmbeddedStore(path.parent / f"store-{type(source).__name__}") as store:
             report = pipeline.run(store, source, "x", records_per_batch=per_batch, parallel=False)
-            # Batches end at other records in the two paths (the fast one between models), and a stub keeps the
-            # spelling of the first batch that named it: so stubs are compared by key, everything else in full.
+            # Batches end at other records in the two paths (the fast one ends them between models only).
             graph = [store.query(q).rows for q in (
-                "MATCH (m:Model) RETURN m.key, CASE WHEN m.stub THEN '' ELSE m.id END, m.stub, m.author, m.license, "
-                "m.downloads, m.tags, m.has_card, m.architectures, m.files ORDER BY m.key",
+                "MATCH (m:Model) RETURN m.key, m.id, m.stub, m.author, m.license, m.downloads, m.tags, m.has_card, "
+                "m.architectures, m.files ORDER BY m.key",
                 "MATCH (a)-[e]->(b) RETURN label(e), a.key, b.key, e.disc, e.relation, e.source ORDER BY "
                 "label(e), a.key, b.key, e.disc",
-                "MATCH (n) RETURN label(n), n.key, CASE WHEN n.stub THEN '' ELSE n.id END, n.stub "
-                "ORDER BY label(n), n.key")]
+                "MATCH (n) RETURN label(n), n.key, n.id, n.stub ORDER BY label(n), n.key")]
         return graph, (report.records, report.skipped, report.problems, report.self_loops, report.lineage_edges)
 
     fast = run(HfJsonl(path))

@@ -211,10 +211,10 @@ class EmbeddedStore(GraphStore):
             batch_keys = {label: table.column("key").combine_chunks() for label, table in node_tables.items()}
             for (rel, from_label, to_label), table in edge_tables.items():
                 for label, key, identifier in ((from_label, "from", "from_id"), (to_label, "to", "to_id")):
-                    stubs = self._ensure_endpoints(label, table.column(key), table.column(identifier),
-                                                   batch_keys.get(label))
+                    stubs, renamed = self._ensure_endpoints(label, table.column(key), table.column(identifier),
+                                                            batch_keys.get(label))
                     stats.stubs_created += stubs
-                    indexed |= label in _INDEXED_NODES and bool(stubs)
+                    indexed |= label in _INDEXED_NODES and bool(stubs or renamed)
                 created, updated = self._upsert_edges(s.REL_TABLES[rel], from_label, to_label, table,
                                                       new_from=created_keys.get(from_label))
                 stats.edges_created += created
@@ -247,13 +247,6 @@ class EmbeddedStore(GraphStore):
             self._conn.execute("CHECKPOINT")
         self._rows_since_checkpoint = 0
 
-    def _existing_keys(self, label: str, keys: list[str]) -> set[str]:
-        result = self._conn.execute(
-            f"LOAD FROM $t MATCH (n:{label} {{key: c_key}}) RETURN c_key", {"t": pa.table({"c_key": keys})}
-        )
-        # Arrow, not row iteration: the row iterator costs ~3 µs a row, more than the lookup itself.
-        return set(result.get_as_arrow().column(0).to_pylist())
-
     def _upsert_nodes(self, table: s.NodeTable, rows: pa.Table) -> tuple[pa.Array, int]:
         """Returns the keys it created and how many stored rows it changed."""
         names = [name for name, _ in table.columns]
@@ -282,22 +275,32 @@ class EmbeddedStore(GraphStore):
         return new.column("key").combine_chunks(), len(old)
 
     def _ensure_endpoints(self, label: str, keys: pa.ChunkedArray, ids: pa.ChunkedArray,
-                          known: pa.Array | None) -> int:
-        """Create stubs for endpoints not stored yet; ``known`` keys were written by this batch already."""
+                          known: pa.Array | None) -> tuple[int, int]:
+        """Create stubs for endpoints not stored yet, and give a stored stub the spelling this batch names it by;
+        ``known`` keys were written by this batch already. Returns (stubs created, stubs renamed).
+
+        Within a batch the last spelling of an endpoint wins (as for any repeated fact), so across batches it does
+        too: otherwise a stub's id would depend on where batches happen to end."""
         wanted = pa.table({"key": keys, "id": ids})
         if known is not None:
             wanted = wanted.filter(pc.invert(pc.is_in(keys, value_set=known)))
         if not wanted.num_rows:
-            return 0
-        firsts = dict(zip(wanted.column("key").to_pylist(), wanted.column("id").to_pylist()))
-        missing = set(firsts) - self._existing_keys(label, list(firsts))
-        if not missing:
-            return 0
-        table = s.NODE_TABLES[label]
-        stubs = sorted(missing)
-        columns = {"key": stubs, "id": [firsts[key] for key in stubs], "stub": [True] * len(stubs)}
-        self._conn.execute(f"COPY {label} FROM $t", {"t": _arrow(table.columns, columns)})
-        return len(stubs)
+            return 0, 0
+        latest = dict(zip(wanted.column("key").to_pylist(), wanted.column("id").to_pylist()))
+        # Arrow, not row iteration: the row iterator costs ~3 µs a row, more than the lookup itself.
+        stored = self._conn.execute(f"LOAD FROM $t MATCH (n:{label}) WHERE n.key = c_key RETURN c_key, n.id, n.stub",
+                                    {"t": pa.table({"c_key": list(latest)})}).get_as_arrow()
+        found = stored.column(0).to_pylist()
+        renamed = [key for key, ident, stub in zip(found, stored.column(1).to_pylist(), stored.column(2).to_pylist())
+                   if stub and ident != latest[key]]
+        if renamed:
+            self._conn.execute(f"LOAD FROM $t MATCH (n:{label}) WHERE n.key = c_key SET n.id = c_id",
+                               {"t": pa.table({"c_key": renamed, "c_id": [latest[key] for key in renamed]})})
+        stubs = sorted(latest.keys() - set(found))
+        if stubs:
+            columns = {"key": stubs, "id": [latest[key] for key in stubs], "stub": [True] * len(stubs)}
+            self._conn.execute(f"COPY {label} FROM $t", {"t": _arrow(s.NODE_TABLES[label].columns, columns)})
+        return len(stubs), len(renamed)
 
     def _upsert_edges(self, rel: s.RelTable, from_label: str, to_label: str, edges: pa.Table,
                       new_from: pa.Array | None) -> tuple[int, int]:

@@ -39,7 +39,9 @@ META_LABEL = "PtmgraphMeta"
 
 # The hot paths, written for Neo4j's planner: bind the known end by its unique key first, then expand.
 NODE_UPSERT = "UNWIND $rows AS r MERGE (n:{label} {{key: r.key}}) SET n += r.props, n.stub = false"
-STUB_UPSERT = "UNWIND $rows AS r MERGE (n:{label} {{key: r.key}}) ON CREATE SET n.id = r.id, n.stub = true"
+# A stub takes the latest spelling an edge names it by (a batch keeps the last one too); a real node keeps its own.
+STUB_UPSERT = ("UNWIND $rows AS r MERGE (n:{label} {{key: r.key}}) ON CREATE SET n.id = r.id, n.stub = true "
+               "ON MATCH SET n.id = CASE WHEN n.stub THEN r.id ELSE n.id END")
 EDGE_UPSERT = (
     "UNWIND $rows AS r MATCH (a:{from_label} {{key: r.f}}) MATCH (b:{to_label} {{key: r.t}}) "
     "MERGE (a)-[e:{rel} {{disc: r.disc}}]->(b) SET e += r.props"
