@@ -141,3 +141,11 @@ def test_batch_tables_follow_the_merge_rules_record_by_record(records):
     found = {label: [list(row.values()) for row in table.to_pylist()] for label, table in nodes.items()}
     found.update({rel: [list(row.values()) for row in table.to_pylist()] for (rel, _, _), table in edges.items()})
     assert {name: rows for name, rows in found.items() if rows} == _expected_tables(records)
+
+
+@pytest.mark.parametrize("field, value", [("created_at", 123), ("gated", "yes"), ("license", ["mit"]),
+                                          ("author", 7), ("has_card", 1)])
+def test_a_model_field_of_the_wrong_type_is_rejected_where_it_enters(field, value):
+    """Caught later, when the batch's typed columns are built, it would stop the whole ingest with a traceback."""
+    with pytest.raises(InvalidRecord, match=f"{field} of a/b must be a"):
+        d.Model("a/b", **{field: value})

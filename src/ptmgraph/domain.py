@@ -137,10 +137,21 @@ class Model:
         for name in ("downloads", "likes"):
             if getattr(self, name) is not None:
                 setattr_(self, name, _count(getattr(self, name), f"{name} of {self.id}"))
+        # A value of another type would only fail later, when the batch's typed columns are built, and take the
+        # whole batch with it; here it costs one record.
+        for name, kind in _MODEL_SCALARS:
+            value = getattr(self, name)
+            if value is not None and type(value) is not kind:
+                raise InvalidRecord(f"{name} of {self.id} must be a {kind.__name__}, got {value!r:.40}")
 
     @property
     def key(self) -> str:
         return node_key(self.id)
+
+
+_MODEL_SCALARS = (("author", str), ("sha", str), ("created_at", str), ("last_modified", str), ("license", str),
+                  ("library", str), ("pipeline_tag", str), ("model_type", str), ("gated", bool), ("has_card", bool),
+                  ("source", str))
 
 
 @dataclass(frozen=True, slots=True)

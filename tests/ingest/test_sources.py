@@ -65,6 +65,15 @@ def test_malformed_hub_records_are_rejected_with_the_reason(obj, message):
         records_of(obj)
 
 
+def test_hub_fields_of_an_odd_type_are_unknown_not_fatal(tmp_path):
+    path = tmp_path / "odd.jsonl"
+    path.write_text('{"id": "a/b", "createdAt": 123}\n{"id": "a/c", "lastModified": {"x": 1}, "sha": 5}\n')
+    with EmbeddedStore(tmp_path / "store") as store:
+        report = pipeline.run(store, HfJsonl(path), "odd", parallel=False)
+        assert (report.records, report.skipped) == (2, 0)
+        assert store.model("a/b")["created_at"] is None and store.model("a/c")["last_modified"] is None
+
+
 def test_jsonl_skips_and_locates_bad_lines_without_losing_good_ones(tmp_path):
     path = tmp_path / "models.jsonl"
     path.write_bytes(b'{"id": "good/one"}\n{"id": \n[1, 2]\n\xff\xfe{"id": "x"}\n\n{"id": "good/two", '

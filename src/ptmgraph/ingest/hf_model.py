@@ -82,8 +82,8 @@ def _fields(obj: dict[str, Any], source: str) -> tuple[tuple[Any, ...], list[str
     has_card = bool(card) or (files is not None and "README.md" in files) or None
     architectures = config.get("architectures") if config else None
     values = (
-        model_id, _text(get("author")), _text(get("sha")), get("createdAt") or get("created_at"),
-        get("lastModified") or get("last_modified"), _count(get("downloads")), _count(get("likes")),
+        model_id, _text(get("author")), _text(get("sha")), _text(get("createdAt") or get("created_at")),
+        _text(get("lastModified") or get("last_modified")), _count(get("downloads")), _count(get("likes")),
         licenses[0] if licenses else None, _text(get("library_name")), _text(get("pipeline_tag")), tuple(tags),
         _text(config.get("model_type")) if config else None,
         tuple(_strings(architectures, "config.architectures")) or None if architectures is not None else None,
