@@ -72,22 +72,21 @@ class _Table:
     def load(self, columns: list[Sequence[Any]], identity: tuple[int, ...]) -> None:
         """Rows given as columns (one per name), each row's identity made of the ``identity`` columns; rows must
         be distinct. Identities are only built if a later :meth:`add` needs them."""
-        self._identity = identity
         if self.rows or self._columns is not None:
-            self._add_columns(columns)
+            self._add_columns(columns, identity)
         else:
-            self._columns = columns
+            self._columns, self._identity = columns, identity
 
-    def _add_columns(self, columns: list[Sequence[Any]]) -> None:
-        picks = [columns[i] for i in self._identity]
+    def _add_columns(self, columns: list[Sequence[Any]], identity: tuple[int, ...]) -> None:
+        picks = [columns[i] for i in identity]
         identities = picks[0] if len(picks) == 1 else zip(*picks, strict=True)
-        for identity, values in zip(identities, zip(*columns, strict=True)):
-            self.add(identity, list(values))
+        for key, values in zip(identities, zip(*columns, strict=True)):
+            self.add(key, list(values))
 
     def add(self, identity: Hashable, values: list[Any]) -> None:
-        if self._columns is not None:
+        if self._columns is not None:  # rows from now on: the loaded columns become rows first
             columns, self._columns = self._columns, None
-            self._add_columns(columns)
+            self._add_columns(columns, self._identity)
         old = self.rows.get(identity)
         if old is None:
             self.rows[identity] = values
@@ -133,15 +132,18 @@ class Batch:
             self.add_lineage_values(record.child, record.parent, record.relation, record.provenance,
                                     record.confidence, record.source)
             return
-        identity = _IDENTITIES.get(type(record))
+        identity = _IDENTITIES.get(kind)
         if identity is None:
-            raise TypeError(f"not a ptmgraph record: {type(record).__name__}")
-        bucket = self._records.get(type(record))
+            raise TypeError(f"not a ptmgraph record: {kind.__name__}")
+        self._put(kind, identity(record), record, _merged)
+
+    def _put(self, kind: type, key: Hashable, value: Any, merged: Callable[[Any, Any], Any]) -> None:
+        """Keep ``value`` under ``key``, merged into what the batch already holds there (later non-null wins)."""
+        bucket = self._records.get(kind)
         if bucket is None:
-            bucket = self._records[type(record)] = {}
-        key = identity(record)
+            bucket = self._records[kind] = {}
         old = bucket.get(key)
-        bucket[key] = record if old is None else _merged(old, record)
+        bucket[key] = value if old is None else merged(old, value)
         self._built = None
 
     # Models and lineage edges are kept as the values their records hold (the two kinds an ingest has millions of),
@@ -149,28 +151,16 @@ class Batch:
     def add_model_values(self, values: tuple[Any, ...]) -> None:
         """A model as the values of :class:`~ptmgraph.domain.Model`'s fields, in order: only values that the
         record would hold unchanged (a plain id, tuples of strings, counts >= 0)."""
-        bucket = self._records.get(d.Model)
-        if bucket is None:
-            bucket = self._records[d.Model] = {}
-        key = d.node_key(values[0])
-        old = bucket.get(key)
-        bucket[key] = values if old is None else _merged_values(old, values)
-        self._built = None
+        self._put(d.Model, d.node_key(values[0]), values, _merged_values)
 
     def add_lineage_values(self, child: str, parent: str, relation: str, provenance: str, confidence: float,
                            source: str) -> bool:
         """A lineage edge as the values of :class:`~ptmgraph.domain.Lineage`'s fields: plain ids, a relation
         and provenance of their enums, a confidence in 0..1 as a float. True when it is a self-loop (ingest
         reports those)."""
-        bucket = self._records.get(d.Lineage)
-        if bucket is None:
-            bucket = self._records[d.Lineage] = {}
         child_key, parent_key = d.node_key(child), d.node_key(parent)
-        key = (child_key, parent_key, provenance)
-        old = bucket.get(key)
-        values = (child, parent, relation, confidence, source)
-        bucket[key] = values if old is None else _merged_values(old, values)
-        self._built = None
+        self._put(d.Lineage, (child_key, parent_key, provenance), (child, parent, relation, confidence, source),
+                  _merged_values)
         return child_key == parent_key
 
     def __len__(self) -> int:
