@@ -152,6 +152,18 @@ def test_cycles_terminate(store):
     assert store.lineage_cycles() == [["c/a", "c/b", "c/c"]]  # the self-loop on c/a lies inside that cycle
 
 
+def test_cycles_are_reported_alike_before_and_after_a_lineage_query(store):
+    # Before a query, a store may answer from the edges alone; after one, from what it built for lineage.
+    store.write(Batch.of([d.Lineage("y/B", "y/a"), d.Lineage("y/a", "y/c"), d.Lineage("y/c", "y/B"),
+                          d.Lineage("x/2", "x/1"), d.Lineage("x/1", "x/2"), d.Lineage("z/self", "z/self"),
+                          d.Lineage("w/tail", "y/a"), d.Lineage("y/a", "w/root"), d.Model("v/alone")]))
+    expected = [["y/B", "y/a", "y/c"], ["x/1", "x/2"], ["z/self"]]
+    assert store.lineage_cycles() == expected
+    assert store.lineage_cycles(limit=1) == expected[:1]
+    store.lineage("y/a", "down")
+    assert store.lineage_cycles() == expected
+
+
 def test_deep_chain_is_walked_without_hanging(store):
     depth = 300 if store.kind != "embedded" else 3000
     chain = [d.Lineage(f"chain/m{i + 1}", f"chain/m{i}", "finetune") for i in range(depth)]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import ladybug
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -34,7 +35,7 @@ from ptmgraph.errors import (
 from ptmgraph.graph import queries as q
 from ptmgraph.graph import schema as s
 from ptmgraph.graph.batch import ARROW_TYPES, EDGE_ENDS, Batch, Row
-from ptmgraph.graph.lineage import Direction, LineageHit, RepoHit
+from ptmgraph.graph.lineage import Direction, LineageHit, RepoHit, cycle_groups
 from ptmgraph.graph.lineage_index import LineageIndex
 from ptmgraph.graph.store import GraphStore, QueryResult, WriteStats, check_parameters
 
@@ -367,7 +368,24 @@ class EmbeddedStore(GraphStore):
 
     def lineage_cycles(self, limit: int = 20) -> list[list[str]]:
         """Groups of models whose declared lineage loops back on itself (kept as declared, reported here)."""
-        return self._lineage_index().cycles(limit)
+        index = self._cached_index(self._generation("lineage_generation"))
+        if index is not None:
+            return index.cycles(limit)
+        # Every ingest asks this at its end; it needs only the edges, not the whole index (ids, downloads, repos),
+        # which took 2.0 s of a 1M-model ingest. The next lineage query builds the index.
+        edges = self._conn.execute("MATCH (c:Model)-[:DERIVED_FROM]->(p:Model) "
+                                   "RETURN offset(id(c)) AS child, offset(id(p)) AS parent").get_as_arrow()
+        if not edges.num_rows:
+            return []
+        child = edges.column("child").to_numpy().astype(np.int64)
+        parent = edges.column("parent").to_numpy().astype(np.int64)
+        groups = cycle_groups(int(max(child.max(), parent.max())) + 1, child, parent, limit)
+        if not groups:
+            return []
+        found = self._conn.execute("MATCH (m:Model) WHERE offset(id(m)) IN $o RETURN offset(id(m)), m.id",
+                                   {"o": sorted({int(x) for group in groups for x in group})}).get_all()
+        ids = {int(offset): ident for offset, ident in found}
+        return [sorted(ids[x] for x in group) for group in groups]
 
     def _start(self, model_id: str) -> tuple[LineageIndex, int]:
         rows = self._conn.execute("MATCH (m:Model {key: $k}) RETURN offset(id(m))", {"k": node_key(model_id)}).get_all()
@@ -379,19 +397,26 @@ class EmbeddedStore(GraphStore):
         # `field` is one of two fixed property names, never user input.
         return int(self._conn.execute(f"MATCH (m:Meta {{key: 'store'}}) RETURN m.{field}").get_all()[0][0])
 
+    def _cached_index(self, generation: int) -> LineageIndex | None:
+        """The index of this generation if it is in memory or cached on disk; None if it must be built."""
+        if self._index is None or self._index_generation != generation:
+            self._index = LineageIndex.load(self.path / INDEX_DIR, self._stamp(generation))
+            self._index_generation = generation
+        return self._index
+
+    @staticmethod
+    def _stamp(generation: int) -> dict[str, int]:
+        return {"generation": generation, "schema_version": s.SCHEMA_VERSION}
+
     def _lineage_index(self) -> LineageIndex:
         generation = self._generation("lineage_generation")
-        if self._index is not None and self._index_generation == generation:
-            return self._index
-        stamp = {"generation": generation, "schema_version": s.SCHEMA_VERSION}
-        directory = self.path / INDEX_DIR
-        index = LineageIndex.load(directory, stamp)
+        index = self._cached_index(generation)
         if index is None:
             # The cache on disk must describe durable data: after a crash the generation counter goes back with
             # the batches the crash undid, and the next writes would reach the same number with other data.
             self.sync()
             index = self._build_index()
-            index.save(directory, stamp)
+            index.save(self.path / INDEX_DIR, self._stamp(generation))
         self._index, self._index_generation = index, generation
         return index
 
