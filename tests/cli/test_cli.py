@@ -144,3 +144,21 @@ def test_store_from_env(tmp_path, monkeypatch):
     monkeypatch.setenv("PTMGRAPH_STORE", str(tmp_path / "envstore"))
     assert run("demo", "--json").exit_code == 0
     assert (tmp_path / "envstore" / "graph.lbdb").exists()
+
+
+def test_file_ingest_batches_as_the_pipeline_and_its_benchmark_do(tmp_path, monkeypatch):
+    from ptmgraph.ingest import pipeline
+
+    seen = {}
+    real = pipeline.run
+
+    def spy(store, items, source, **options):
+        seen.update(options)
+        return real(store, items, source, **options)
+
+    monkeypatch.setattr(pipeline, "run", spy)
+    snapshot = tmp_path / "models.jsonl"
+    snapshot.write_text('{"id": "org/a"}\n')
+    result = run("ingest", "hf-jsonl", str(snapshot), "--json", store=tmp_path / "store")
+    assert result.exit_code == 0, result.output
+    assert seen["records_per_batch"] == pipeline.RECORDS_PER_BATCH

@@ -177,7 +177,7 @@ INGEST_FILES = {
 
 def _ingest_command(kind: str) -> Callable[..., None]:
     def command(file: FileArgument, strict: StrictOption = False, as_json: JsonOption = False,
-                batch_size: BatchOption = 50_000) -> None:
+                batch_size: BatchOption = 100_000) -> None:  # pipeline.RECORDS_PER_BATCH (a test checks)
         _ingest(kind, file, strict, as_json, batch_size)
 
     command.__doc__ = INGEST_FILES[kind]
