@@ -15,6 +15,7 @@ from ptmgraph import __version__
 from ptmgraph.cli import render
 from ptmgraph.errors import PtmgraphError, QueryError
 from ptmgraph.graph.open import open_store, reset_store, resolve_uri
+from ptmgraph.ingest.pipeline import RECORDS_PER_BATCH
 
 app = typer.Typer(
     name="ptmgraph",
@@ -177,7 +178,7 @@ INGEST_FILES = {
 
 def _ingest_command(kind: str) -> Callable[..., None]:
     def command(file: FileArgument, strict: StrictOption = False, as_json: JsonOption = False,
-                batch_size: BatchOption = 100_000) -> None:  # pipeline.RECORDS_PER_BATCH (a test checks)
+                batch_size: BatchOption = RECORDS_PER_BATCH) -> None:
         _ingest(kind, file, strict, as_json, batch_size)
 
     command.__doc__ = INGEST_FILES[kind]

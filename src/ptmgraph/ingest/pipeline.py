@@ -20,7 +20,7 @@ from ptmgraph.graph.batch import Batch
 from ptmgraph.graph.store import GraphStore, WriteStats
 from ptmgraph.ingest import worker
 
-# The CLI's default too. 100k beat 50k and 200k on a 1M-model ingest (23.0-24.0 s, against 23.9-24.4 and 24.2-24.6):
+# Also the CLI's default. 100k beat 50k and 200k on a 1M-model ingest (23.0-24.0 s, against 23.9-24.4 and 24.2-24.6):
 # the reader and the writer take turns in smaller steps, and the last write, which nothing overlaps, is smaller.
 RECORDS_PER_BATCH = 100_000
 # What building one unit's records raises when the unit is bad (a bug raises anything else, and stops the ingest).
