@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from ptmgraph.graph.embedded import EmbeddedStore
 from ptmgraph.ingest import pipeline
 from ptmgraph.ingest.sources import GhLicenses, HfJsonl, Leaderboard, ReuseCsv
 from ptmgraph.ingest.synthetic import generate
+from scratch import scratch
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 REAL = ((HfJsonl, "hf_2022/hf_modelinfo_2022.jsonl"), (ReuseCsv, "peatmoss/mapping.csv"),
@@ -82,7 +82,7 @@ def main() -> None:
     ap.add_argument("--store-alone", action="store_true",
                     help="also time the store alone: the batches built first, then written (needs ~1 GB per 1M models)")
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="ptmgraph-bench-ingest-"))
+    work = scratch("ptmgraph-bench-ingest-")
     results: dict[str, object] = {}
 
     snapshot = work / "synthetic.jsonl"

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from itertools import islice
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -27,6 +25,7 @@ from ptmgraph.graph.batch import Batch
 from ptmgraph.graph.embedded import EmbeddedStore
 from ptmgraph.graph.propagation import inherited, propagate
 from ptmgraph.ingest.synthetic import generate
+from scratch import scratch
 
 
 def main() -> None:
@@ -37,7 +36,7 @@ def main() -> None:
     args = ap.parse_args()
 
     graph = generate(args.models, seed=args.seed)
-    store = EmbeddedStore(Path(tempfile.mkdtemp(prefix="ptmgraph-bench-prop-")) / "store")
+    store = EmbeddedStore(scratch("ptmgraph-bench-prop-") / "store")
     records = graph.records()
     t0 = time.perf_counter()
     while chunk := list(islice(records, 200_000)):

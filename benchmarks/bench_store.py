@@ -12,7 +12,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from itertools import islice
@@ -24,6 +23,7 @@ import numpy as np
 from ptmgraph.graph.batch import Batch
 from ptmgraph.graph.embedded import EmbeddedStore
 from ptmgraph.ingest.synthetic import generate
+from scratch import scratch
 
 RECORDS_PER_BATCH = 200_000
 
@@ -62,7 +62,7 @@ def main() -> None:
     hub_id = graph.model_id(graph.hub)
     leaf_id = graph.model_id(deepest(graph.parent, graph.hub, args.hub + 1))
 
-    folder = args.store or Path(tempfile.mkdtemp(prefix="ptmgraph-bench-")) / "store"
+    folder = args.store or scratch("ptmgraph-bench-") / "store"
     store = EmbeddedStore(folder)
     store.reset()
     records = graph.records()
