@@ -261,8 +261,7 @@ def _models(bucket: dict[str, tuple[Any, ...]], sink: _Sink) -> None:
     keys = list(bucket)
     ids, *props = _transposed(list(bucket.values()), 1 + len(s.MODEL.props))
     names = dict(zip((name for name, _ in s.MODEL.props), range(len(props)), strict=True))
-    shared = ("author", "license", "source")
-    for name in shared:
+    for name in ("author", "license", "source"):
         props[names[name]] = pa.array(props[names[name]], type=pa.string())
     key_column, id_column = pa.array(keys, type=pa.string()), pa.array(ids, type=pa.string())
     sink.node_table("Model").load([key_column, id_column, [False] * len(keys), *props], identity=(0,))

@@ -19,9 +19,9 @@ from ptmgraph import errors
 from ptmgraph.graph.batch import Batch
 
 WORTH_IT_BYTES = 16 << 20  # below this, starting a process (~1 s) costs more than it saves
-# Deep enough that the reader keeps going while the store checkpoints (4 s on a 1M-model ingest): with 2 batches it
-# stopped after 1.3 s of that, and the ingest took 22.3-23.4 s against 21.6-22.0 s with 8. Eight 100k-record
-# batches of Arrow tables are ~220 MB; the ingest's peak memory stayed 1.6-1.7 GB.
+# Deep enough that the reader keeps going while the store checkpoints (4 s midway through a 1M-model ingest): with 2
+# it could run only two batches (~1.4 s of reading) ahead, and bench_ingest took 22.7-23.2 s against 21.6-22.0 s with
+# 8. Eight 100k-record batches of Arrow tables are ~220 MB; the ingest's peak memory stayed 1.6-1.7 GB.
 QUEUE_DEPTH = 8
 
 
