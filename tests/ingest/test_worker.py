@@ -14,7 +14,7 @@ import pytest
 
 from ptmgraph.errors import InvalidRecord, PtmgraphError
 from ptmgraph.graph.embedded import EmbeddedStore
-from ptmgraph.ingest import pipeline, worker
+from ptmgraph.ingest import handoff, pipeline, worker
 from ptmgraph.ingest.sources import HfJsonl
 
 DUMP = [
@@ -52,11 +52,19 @@ def ingest(tmp_path, name, snapshot, parallel):
         return report, [store.query(q).rows for q in DUMP]
 
 
-def test_worker_writes_the_same_graph_and_report_as_reading_here(tmp_path):
+@pytest.mark.parametrize("handoff_room", [True, False], ids=["shared-memory files", "through the queue"])
+def test_worker_writes_the_same_graph_and_report_as_reading_here(tmp_path, monkeypatch, handoff_room):
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    monkeypatch.setattr(handoff, "SHARED_MEMORY", shm if handoff_room else tmp_path / "no-shm")
+    packed = []
+    monkeypatch.setattr(handoff, "unpack", lambda p, unpack=handoff.unpack: packed.append(p[0]) or unpack(p))
     snapshot = tmp_path / "snapshot.jsonl"
     write_mixed_snapshot(snapshot)
     here, graph_here = ingest(tmp_path, "here", snapshot, parallel=False)
     there, graph_there = ingest(tmp_path, "worker", snapshot, parallel=True)
+    assert packed and set(packed) == {"file" if handoff_room else "tables"}
+    assert not list(shm.iterdir()), "batch files outlived the ingest"
     assert graph_there == graph_here
     assert len(graph_here[0]) > 290 and len(graph_here[1]) > 400 and graph_here[4]
     for name in ("records", "skipped", "problems", "self_loops", "lineage_edges", "cycles"):
@@ -121,6 +129,8 @@ def test_the_reader_process_does_not_outlive_a_killed_writer(tmp_path):
     while time.monotonic() < deadline and _running(reader):
         time.sleep(0.2)
     assert not _running(reader), "the reader process is still running after its writer was killed"
+    left = list(handoff.SHARED_MEMORY.glob(f"{handoff.PREFIX}{writer.pid}-*"))
+    assert not left, "the reader left the killed writer's batch files in shared memory"
 
 
 def _running(pid):

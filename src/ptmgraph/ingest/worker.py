@@ -1,8 +1,9 @@
 """Reads a source in a second process, so that parsing and building rows overlap with the store's writes.
 
 A process rather than a thread: both halves are partly Python, and the GIL would take turns between them. The
-worker sends finished batches as Arrow tables (cheap to pass between processes) through a queue of at most
-QUEUE_DEPTH batches, so memory stays bounded whatever the input size; the writer side is the one that calls the store.
+worker sends finished batches as Arrow tables (in shared memory where there is some: see :mod:`handoff`) through a
+queue of at most QUEUE_DEPTH batches, so memory stays bounded whatever the input size; the writer side is the one
+that calls the store.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import shutil
 import traceback
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from queue import Empty, Full
 from typing import Any
 
 from ptmgraph import errors
 from ptmgraph.graph.batch import Batch
+from ptmgraph.ingest import handoff
 
 WORTH_IT_BYTES = 16 << 20  # below this, starting a process (~1 s) costs more than it saves
 # Deep enough that the reader keeps going while the store checkpoints (4 s midway through a 1M-model ingest): with 2
@@ -40,17 +44,23 @@ def worth_it(items: Iterable[Any]) -> bool:
 
 def batches(items: Iterable[Any], strict: bool, records_per_batch: int) -> Iterator[tuple[Batch, Any]]:
     """The same (batch, counts) stream as :func:`pipeline.collect`, produced in a worker process."""
+    with handoff.folder() as where:
+        yield from _batches(items, strict, records_per_batch, where)
+
+
+def _batches(items: Iterable[Any], strict: bool, records_per_batch: int,
+             where: Path | None) -> Iterator[tuple[Batch, Any]]:
     context = multiprocessing.get_context("spawn")  # not fork: the parent holds an open database
     queue = context.Queue(maxsize=QUEUE_DEPTH)
-    process = context.Process(target=_work, args=(items, strict, records_per_batch, queue), daemon=True,
+    process = context.Process(target=_work, args=(items, strict, records_per_batch, queue, where), daemon=True,
                               name="ptmgraph-ingest-reader")
     process.start()
     try:
         while True:
             message = _next(queue, process)
             if message[0] == "batch":
-                _, nodes, edges, counts = message
-                yield Batch.prebuilt(nodes, edges), counts
+                _, packed, counts = message
+                yield Batch.prebuilt(*handoff.unpack(packed)), counts
             elif message[0] == "error":
                 _, name, text = message
                 error = getattr(errors, name, None)
@@ -77,26 +87,26 @@ def _next(queue: Any, process: Any) -> tuple:
                 ) from None
 
 
-def _work(items: Iterable[Any], strict: bool, records_per_batch: int, queue: Any) -> None:
+def _work(items: Iterable[Any], strict: bool, records_per_batch: int, queue: Any, where: Path | None) -> None:
     from ptmgraph.ingest.pipeline import collect, fewer_collections
 
     try:
         with fewer_collections():
-            for batch, counts in collect(items, strict, records_per_batch):
-                nodes, edges = batch.tables()
-                _put(queue, ("batch", nodes, edges, counts))
+            for number, (batch, counts) in enumerate(collect(items, strict, records_per_batch)):
+                _put(queue, ("batch", handoff.pack(batch.tables(), where, number), counts), where)
     except errors.PtmgraphError as exc:
-        _put(queue, ("error", type(exc).__name__, str(exc)))
+        _put(queue, ("error", type(exc).__name__, str(exc)), where)
     except Exception:  # noqa: BLE001 - a bug: the writer side shows its traceback
-        _put(queue, ("error", "", traceback.format_exc()))
+        _put(queue, ("error", "", traceback.format_exc()), where)
     else:
-        _put(queue, ("done",))
+        _put(queue, ("done",), where)
     queue.close()
     queue.join_thread()
 
 
-def _put(queue: Any, message: tuple) -> None:
-    """Wait for room in the queue, but not for a writer that was killed (kill -9 leaves no one to read)."""
+def _put(queue: Any, message: tuple, where: Path | None) -> None:
+    """Wait for room in the queue, but not for a writer that was killed (kill -9 leaves no one to read, nor to
+    remove the batch files it would have read)."""
     while True:
         try:
             queue.put(message, timeout=1.0)
@@ -104,4 +114,6 @@ def _put(queue: Any, message: tuple) -> None:
         except Full:
             parent = multiprocessing.parent_process()
             if parent is not None and not parent.is_alive():
+                if where is not None:
+                    shutil.rmtree(where, ignore_errors=True)
                 os._exit(1)
