@@ -57,13 +57,17 @@ def test_worker_writes_the_same_graph_and_report_as_reading_here(tmp_path, monke
     shm = tmp_path / "shm"
     shm.mkdir()
     monkeypatch.setattr(handoff, "SHARED_MEMORY", shm if handoff_room else tmp_path / "no-shm")
-    packed = []
+    packed, merged = [], []
     monkeypatch.setattr(handoff, "unpack", lambda p, unpack=handoff.unpack: packed.append(p[0]) or unpack(p))
+    monkeypatch.setattr(worker, "merged_tables", lambda parts, merge=worker.merged_tables: merged.append(len(parts))
+                        or merge(parts))
+    monkeypatch.setattr(worker, "_next", _slow_after_the_first(worker._next))
     snapshot = tmp_path / "snapshot.jsonl"
     write_mixed_snapshot(snapshot)
     here, graph_here = ingest(tmp_path, "here", snapshot, parallel=False)
     there, graph_there = ingest(tmp_path, "worker", snapshot, parallel=True)
     assert packed and set(packed) == {"file" if handoff_room else "tables"}
+    assert max(merged) > 1, "the writer never merged the batches it found waiting"
     assert not list(shm.iterdir()), "batch files outlived the ingest"
     assert graph_there == graph_here
     assert len(graph_here[0]) > 290 and len(graph_here[1]) > 400 and graph_here[4]
@@ -73,6 +77,20 @@ def test_worker_writes_the_same_graph_and_report_as_reading_here(tmp_path, monke
     assert there.self_loops == ["org/self"]
     assert there.position == snapshot.stat().st_size
     assert next(row for row in graph_there[0] if row[0] == "org/m5")[4] == 999
+
+
+def _slow_after_the_first(next_message):
+    """A writer busy after its first batch (as with a checkpoint), so that the next ones wait in the queue."""
+    calls = []
+
+    def slow(queue, process):
+        message = next_message(queue, process)
+        if not calls:
+            time.sleep(2)
+        calls.append(message[0])
+        return message
+
+    return slow
 
 
 def test_strict_stops_in_the_worker_with_the_bad_line_named(tmp_path):

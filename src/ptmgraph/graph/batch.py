@@ -374,3 +374,50 @@ _IDENTITIES: dict[type, Callable[[Any], Hashable]] = {
     d.AuthoredBy: lambda a: (d.node_key(a.model), d.node_key(a.author)),
     d.InheritedFlag: lambda f: (f.subject_kind, d.node_key(f.subject), d.node_key(f.flag)),
 }
+
+
+Tables = tuple[dict[str, pa.Table], dict[EdgeGroup, pa.Table]]
+_IDENTITY_COLUMNS = (("key",), ("from", "to", "disc"))  # of node tables, of edge tables
+
+
+def merged_tables(parts: Sequence[Tables]) -> Tables:
+    """Several batches' tables as one batch's: what the batches would have built from all their records together,
+    so that writing the result equals writing the parts one after the other. A node or edge in more than one part
+    is one row, placed where it first occurs, with the last non-null value of each column."""
+    if len(parts) == 1:
+        return parts[0]
+    merged: Tables = ({}, {})
+    for side, identity in enumerate(_IDENTITY_COLUMNS):
+        names = dict.fromkeys(name for part in parts for name in part[side])
+        for name in names:
+            tables = [part[side][name] for part in parts if name in part[side]]
+            table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+            merged[side][name] = _one_row_each(table, identity) if len(tables) > 1 else table
+    return merged
+
+
+def _one_row_each(table: pa.Table, identity: tuple[str, ...]) -> pa.Table:
+    if pc.count_distinct(table.column(identity[0])).as_py() == table.num_rows:
+        return table  # distinct in the first column already (a model key; an edge's start, mostly)
+    columns = [table.column(name).combine_chunks() for name in identity]
+    ids = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, "\x00")
+    distinct = pc.unique(ids)  # in order of first occurrence
+    if len(distinct) == table.num_rows:
+        return table
+    first = pc.index_in(distinct, value_set=ids)  # each identity's first row
+    counts = pc.value_counts(ids)
+    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    # Rows of a repeated identity are merged here (few: the same author or licence in several batches).
+    rows: dict[Any, Row] = {}
+    repeats = pc.is_in(ids, value_set=repeated)
+    for key, row in zip(ids.filter(repeats).to_pylist(), table.filter(repeats).to_pylist(), strict=True):
+        old = rows.get(key)
+        if old is None:
+            rows[key] = row
+        else:
+            old.update((column, value) for column, value in row.items() if value is not None)
+    once = pc.invert(pc.is_in(distinct, value_set=repeated))
+    result = pa.concat_tables([table.take(first.filter(once)),
+                               pa.Table.from_pylist(list(rows.values()), schema=table.schema)])
+    places = pa.concat_arrays([first.filter(once), pc.index_in(pa.array(list(rows), ids.type), value_set=ids)])
+    return result.take(pc.sort_indices(places))

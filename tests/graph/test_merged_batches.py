@@ -1,0 +1,82 @@
+"""Batches written together (the ingest writer merges the batches it finds waiting): the merged tables must be
+what writing the batches one after the other leaves in the store."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ptmgraph import domain as d
+from ptmgraph.graph.batch import Batch, merged_tables
+from ptmgraph.graph.embedded import EmbeddedStore
+
+_IDS = st.sampled_from(["Org/M1", "org/m1", "org/M2", "Org/m3", "other/m4"])
+_NAMES = st.sampled_from(["MIT", "mit", "apache-2.0", "Org", "org", "", None])
+_COUNTS = st.one_of(st.none(), st.integers(0, 9))
+_RECORDS = st.one_of(
+    st.builds(lambda i, a, lic, n, s: d.Model(i, author=a, license=lic, downloads=n, source=s),
+              _IDS, _NAMES, _NAMES, _COUNTS, st.sampled_from(["s1", "s2"])),
+    st.builds(lambda c, p, r: d.Lineage(c, p, r, "declared-card", 1.0, "s1"),
+              _IDS, _IDS, st.sampled_from(["finetune", "merge"])),
+    st.builds(lambda i, lic, s: d.LicensedAs(i, lic, source=s), _IDS, st.sampled_from(["MIT", "gpl-3.0"]),
+              st.sampled_from(["s1", "s2"])),
+    st.builds(lambda i: d.Author(i), st.sampled_from(["Org", "ORG", "new"])),
+)
+
+
+def _one_after_another(parts):
+    """The reference: every row of every part in order, one per identity, later non-null values win."""
+    out = ({}, {})
+    for part in parts:
+        for side, identity in ((0, ("key",)), (1, ("from", "to", "disc"))):
+            for name, table in part[side].items():
+                rows = out[side].setdefault(name, {})
+                for row in table.to_pylist():
+                    old = rows.setdefault(tuple(row[c] for c in identity), dict(row))
+                    old.update((k, v) for k, v in row.items() if v is not None)
+    return tuple({name: list(rows.values()) for name, rows in side.items()} for side in out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_RECORDS, max_size=8), min_size=1, max_size=4))
+def test_merged_tables_are_the_parts_one_after_another(records):
+    parts = [Batch.of(part).tables() for part in records]
+    merged = merged_tables(parts)
+    want = _one_after_another(parts)
+    for side in (0, 1):
+        assert set(merged[side]) == set(want[side])
+        for name, table in merged[side].items():
+            assert table.schema == parts[0][side].get(name, table).schema
+            assert table.to_pylist() == want[side][name], name
+
+
+def _dump(store):
+    return [store.query(q).rows for q in (
+        "MATCH (n) RETURN label(n) AS l, n.key, n.id, n.stub, n.license, n.downloads, n.source ORDER BY l, n.key",
+        "MATCH (a)-[e]->(b) RETURN label(e) AS t, a.key, b.key, b.id, e.disc, e.source, e.relation "
+        "ORDER BY t, a.key, b.key, e.disc",
+    )]
+
+
+def test_writing_merged_batches_leaves_the_graph_writing_them_in_turn_leaves(tmp_path):
+    parts = [
+        [d.Model("Org/A", author="Org", license="MIT", downloads=1, source="s1"),
+         d.Lineage("Org/A", "base/X", "finetune", "declared-card", 1.0, "s1")],  # base/X a stub for now
+        [d.Model("org/a", downloads=5, source="s2"),  # the same model: new downloads, the licence kept
+         d.Model("Base/X", author="BASE", license="apache-2.0", source="s2"),  # the stub becomes real
+         d.LicensedAs("org/a", "gpl-3.0", source="s2")],
+        [d.Model("Org/B", author="ORG", license="mit", source="s3"),  # the author and licence respelled
+         d.Lineage("Org/B", "org/a", "merge", "declared-card", 1.0, "s3")],
+    ]
+    tables = [Batch.of(part).tables() for part in parts]
+    with EmbeddedStore(tmp_path / "in-turn") as store:
+        for part in tables:
+            store.write(Batch.prebuilt(*part))
+        in_turn = _dump(store)
+    with EmbeddedStore(tmp_path / "merged") as store:
+        store.write(Batch.prebuilt(*merged_tables(tables)))
+        merged = _dump(store)
+    assert merged == in_turn
+    nodes = {(row[0], row[1]): row for row in in_turn[0]}
+    assert nodes[("Model", "org/a")][5] == 5 and nodes[("Model", "org/a")][4] == "MIT"
+    assert nodes[("Model", "base/x")][3] is False and nodes[("Author", "org")][2] == "ORG"
