@@ -211,13 +211,19 @@ class EmbeddedStore(GraphStore):
                 rows += table.num_rows
             batch_keys = {label: table.column("key").combine_chunks() for label, table in node_tables.items()}
             for (rel, from_label, to_label), table in edge_tables.items():
+                in_batch = {}  # per end: which rows' endpoints this batch wrote
                 for label, key, identifier in ((from_label, "from", "from_id"), (to_label, "to", "to_id")):
+                    in_batch[key] = _members(table.column(key), batch_keys.get(label))
                     stubs, renamed = self._ensure_endpoints(label, table.column(key), table.column(identifier),
-                                                            batch_keys.get(label))
+                                                            in_batch[key])
                     stats.stubs_created += stubs
                     indexed |= label in _INDEXED_NODES and bool(stubs or renamed)
-                created, updated = self._upsert_edges(s.REL_TABLES[rel], from_label, to_label, table,
-                                                      new_from=created_keys.get(from_label))
+                created_here = created_keys.get(from_label)
+                if created_here is not None and len(created_here) == len(batch_keys[from_label]):
+                    new_from = in_batch["from"]  # every node the batch wrote was new (as in a first ingest)
+                else:
+                    new_from = _members(table.column("from"), created_here)
+                created, updated = self._upsert_edges(s.REL_TABLES[rel], from_label, to_label, table, new_from)
                 stats.edges_created += created
                 stats.edges_updated += updated
                 indexed |= rel in _INDEXED_EDGES and bool(created or updated)
@@ -276,15 +282,15 @@ class EmbeddedStore(GraphStore):
         return new.column("key").combine_chunks(), len(old)
 
     def _ensure_endpoints(self, label: str, keys: pa.ChunkedArray, ids: pa.ChunkedArray,
-                          known: pa.Array | None) -> tuple[int, int]:
+                          known: pa.ChunkedArray | None) -> tuple[int, int]:
         """Create stubs for endpoints not stored yet, and give a stored stub the spelling this batch names it by;
-        ``known`` keys were written by this batch already. Returns (stubs created, stubs renamed).
+        ``known`` marks the keys this batch wrote already. Returns (stubs created, stubs renamed).
 
         Within a batch the last spelling of an endpoint wins (as for any repeated fact), so across batches it does
         too: otherwise a stub's id would depend on where batches happen to end."""
         wanted = pa.table({"key": keys, "id": ids})
         if known is not None:
-            wanted = wanted.filter(pc.invert(pc.is_in(keys, value_set=known)))
+            wanted = wanted.filter(pc.invert(known))
         if not wanted.num_rows:
             return 0, 0
         latest = dict(zip(wanted.column("key").to_pylist(), wanted.column("id").to_pylist()))
@@ -304,7 +310,7 @@ class EmbeddedStore(GraphStore):
         return len(stubs), len(renamed)
 
     def _upsert_edges(self, rel: s.RelTable, from_label: str, to_label: str, edges: pa.Table,
-                      new_from: pa.Array | None) -> tuple[int, int]:
+                      new_from: pa.ChunkedArray | None) -> tuple[int, int]:
         """Edges from a node this write created cannot exist yet: only the others are looked up (on a first
         ingest that is none of them, which halves the write time)."""
         # Anchored on `a` through its key index and expanded from there: the pattern form with both keys inline,
@@ -314,8 +320,7 @@ class EmbeddedStore(GraphStore):
                    "WHERE b.key = c_to AND e.disc = c_disc")
         names = ["from", "to", "disc", *(name for name, _ in rel.props)]
         rows = edges.select(names)
-        probed = rows if new_from is None else rows.filter(pc.invert(pc.is_in(rows.column("from"),
-                                                                              value_set=new_from)))
+        probed = rows if new_from is None else rows.filter(pc.invert(new_from))
         found = None
         if probed.num_rows:
             probe = pa.table({"c_from": probed.column("from"), "c_to": probed.column("to"),
@@ -488,6 +493,11 @@ def _arrow(columns: tuple[tuple[str, str], ...], values: Mapping[str, list[Any]]
 
 def _transposed(rows: list[Row], names: list[str]) -> dict[str, list[Any]]:
     return {name: [row[name] for row in rows] for name in names}
+
+
+def _members(values: pa.ChunkedArray, keys: pa.Array | None) -> pa.ChunkedArray | None:
+    """Which ``values`` are among ``keys`` (None: no keys to look in)."""
+    return None if keys is None else pc.is_in(values, value_set=keys)
 
 
 def _identities(table: pa.Table) -> pa.Array:

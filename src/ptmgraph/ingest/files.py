@@ -42,10 +42,19 @@ class InputFile:
                 if text.strip():
                     yield where, text
 
+    def location(self, line: int) -> str:
+        return f"{self.path}:{line}"
+
     def jsonl(self) -> Iterator[tuple[str, dict[str, Any] | Skipped]]:
+        """(``file:line``, object) for every non-empty line; a line that is not a JSON object is a Skipped."""
+        for number, value in self.json_lines():
+            yield (value.location if isinstance(value, Skipped) else self.location(number)), value
+
+    def json_lines(self) -> Iterator[tuple[int, dict[str, Any] | Skipped]]:
+        """:meth:`jsonl` with line numbers instead of locations: a snapshot has millions of lines, and only the bad
+        ones need their location spelled out."""
         # orjson parses the bytes as they are (and checks UTF-8) in a third of json's time; a line it rejects goes
         # to json, which reads a little more (NaN, numbers beyond 64 bits) and says what is wrong otherwise.
-        at = f"{self.path}:"
         with self.path.open("rb") as raw:
             for number, line in enumerate(raw, start=1):
                 self.position += len(line)
@@ -54,15 +63,10 @@ class InputFile:
                 except orjson.JSONDecodeError:
                     if not line.strip():
                         continue
-                    value = _json_or_why_not(f"{at}{number}", line)
-                if isinstance(value, Skipped):
-                    yield value.location, value
-                    continue
-                if not isinstance(value, dict):
-                    where = f"{at}{number}"
-                    yield where, Skipped(where, f"expected a JSON object, got {type(value).__name__}")
-                    continue
-                yield f"{at}{number}", value
+                    value = _json_or_why_not(self.location(number), line)
+                if type(value) is not dict and not isinstance(value, Skipped):
+                    value = Skipped(self.location(number), f"expected a JSON object, got {type(value).__name__}")
+                yield number, value
 
     def csv_rows(self, *, header: bool) -> Iterator[tuple[str, dict[str, str] | list[str] | Skipped]]:
         """Rows as dicts (with a header) or lists; a line the csv module cannot parse is Skipped."""

@@ -23,8 +23,12 @@ def _strings(value: Any, what: str) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
-    if type(value) is list and all(type(v) is str for v in value):
-        return value
+    if type(value) is list:
+        try:
+            "".join(value)  # succeeds only for a list of strings, and checks that in C: this runs for every model
+            return value
+        except TypeError:
+            pass
     if isinstance(value, list) and all(isinstance(v, str) or v is None for v in value):
         return [v for v in value if v is not None]
     raise InvalidRecord(f"{what} must be a string or a list of strings, got {value!r:.60}")
@@ -130,10 +134,15 @@ def add_plain(batch: Batch, obj: dict[str, Any], source: str) -> tuple[str, int,
 
 def _bases(card: dict[str, Any], tags: list[str], base_models: Any) -> list[tuple[str, str, str]]:
     """(base, relation, provenance) for every base the card or the Hub declares."""
-    if "base_model" not in card and base_models is None and not any(t.startswith("base_model:") for t in tags):
+    declared_bases = card.get("base_model")
+    hub_tags = [tag for tag in tags if tag.startswith("base_model:")]
+    if declared_bases is None and base_models is None and not hub_tags:
         return []
-    tagged = _hub_bases(tags, base_models)
-    bases = [b for b in _strings(card.get("base_model"), "cardData.base_model") if b.strip()]
+    tagged = _hub_bases(hub_tags, base_models) if hub_tags or base_models is not None else {}
+    if type(declared_bases) is str:  # the usual case, without building a list of one to filter
+        bases = [declared_bases] if declared_bases.strip() else []
+    else:
+        bases = [b for b in _strings(declared_bases, "cardData.base_model") if b.strip()]
     declared = card.get("base_model_relation")
     found = []
     for base in bases:
@@ -153,18 +162,16 @@ def _bases(card: dict[str, Any], tags: list[str], base_models: Any) -> list[tupl
     return found
 
 
-def _hub_bases(tags: list[str], base_models: Any) -> dict[str, str]:
+def _hub_bases(hub_tags: list[str], base_models: Any) -> dict[str, str]:
     """Bases the Hub derived: ``baseModels`` ({"relation", "models": [{"id"}]}) and ``base_model:[relation:]id``
-    tags, mapped to their relation (``unknown`` when the tag does not say)."""
+    tags (``hub_tags``), mapped to their relation (``unknown`` when the tag does not say)."""
     tagged: dict[str, str] = {}
     if isinstance(base_models, dict) and isinstance(base_models.get("models"), list):
         kind = base_models.get("relation") if base_models.get("relation") in RELATIONS else "unknown"
         for entry in base_models["models"]:
             if isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"].strip():
                 tagged[entry["id"]] = kind
-    for tag in tags:
-        if not tag.startswith("base_model:"):
-            continue
+    for tag in hub_tags:
         rest = tag[len("base_model:"):]
         kind, sep, target = rest.partition(":")
         if sep and kind in RELATIONS and target:

@@ -40,24 +40,26 @@ class HfJsonl(InputFile):
     def batches(self, strict: bool, records_per_batch: int) -> Iterator[tuple[Batch, Counts]]:
         """What :func:`pipeline.collect` makes of this source's records, with plain models added to the batch
         without building their records (:func:`hf_model.add_plain`); batches end between models."""
-        source = self.source
+        source, add_plain = self.source, hf_model.add_plain
         batch, counts = Batch(), Counts()
-        for where, obj in self.jsonl():
+        for number, obj in self.json_lines():
             added = None
-            if not isinstance(obj, Skipped):
+            if type(obj) is dict:
                 try:
-                    added = hf_model.add_plain(batch, obj, source)
+                    added = add_plain(batch, obj, source)
                 except BAD_UNIT:
                     added = None  # the records path below says what is wrong, as for any other source
             if added is None:
-                items = [obj] if isinstance(obj, Skipped) else guarded(where, lambda: hf_model.records(obj, source))
+                items = [obj] if isinstance(obj, Skipped) else guarded(self.location(number),
+                                                                        lambda: hf_model.records(obj, source))
                 for item in items:
                     take(item, batch, counts, strict)
             else:
                 model_id, records, loops = added
                 counts.records += records
                 counts.lineage_edges += records - 1
-                counts.self_loops.extend([model_id] * loops)
+                if loops:
+                    counts.self_loops.extend([model_id] * loops)
             if counts.records >= records_per_batch:
                 counts.position = self.position
                 yield batch, counts
