@@ -157,17 +157,20 @@ class Batch:
 
     # Models and lineage edges are kept as the values their records hold (the two kinds an ingest has millions of),
     # so that a source may add them without building the records: see hf_model.add_plain.
-    def add_model_values(self, values: tuple[Any, ...]) -> None:
+    def add_model_values(self, values: tuple[Any, ...]) -> str:
         """A model as the values of :class:`~ptmgraph.domain.Model`'s fields, in order: only values that the
-        record would hold unchanged (a plain id, tuples of strings, counts >= 0)."""
-        self._put(d.Model, d.node_key(values[0]), values, _merged_values)
+        record would hold unchanged (a plain id, tuples of strings, counts >= 0). Returns the model's key."""
+        key = d.node_key(values[0])
+        self._put(d.Model, key, values, _merged_values)
+        return key
 
     def add_lineage_values(self, child: str, parent: str, relation: str, provenance: str, confidence: float,
-                           source: str) -> bool:
+                           source: str, child_key: str | None = None) -> bool:
         """A lineage edge as the values of :class:`~ptmgraph.domain.Lineage`'s fields: plain ids, a relation
-        and provenance of their enums, a confidence in 0..1 as a float. True when it is a self-loop (ingest
-        reports those)."""
-        child_key, parent_key = d.node_key(child), d.node_key(parent)
+        and provenance of their enums, a confidence in 0..1 as a float (and the child's key, where the caller
+        has it already). True when it is a self-loop (ingest reports those)."""
+        child_key = d.node_key(child) if child_key is None else child_key
+        parent_key = d.node_key(parent)
         self._put(d.Lineage, (child_key, parent_key, provenance), (child, parent, relation, confidence, source),
                   _merged_values)
         return child_key == parent_key

@@ -125,10 +125,10 @@ def add_plain(batch: Batch, obj: dict[str, Any], source: str) -> tuple[str, int,
     for base, _, _ in bases:
         if not d.is_plain_id(base):
             return None
-    batch.add_model_values(values)
+    key = batch.add_model_values(values)
     loops = 0
     for base, relation, provenance in bases:
-        loops += batch.add_lineage_values(model_id, base, relation, provenance, 1.0, source)
+        loops += batch.add_lineage_values(model_id, base, relation, provenance, 1.0, source, key)
     return model_id, 1 + len(bases), loops
 
 
