@@ -384,9 +384,9 @@ _IDENTITY_COLUMNS = (("key",), ("from", "to", "disc"))  # of node tables, of edg
 
 
 def merged_tables(parts: Sequence[Tables]) -> Tables:
-    """Several batches' tables as one batch's: what the batches would have built from all their records together,
-    so that writing the result equals writing the parts one after the other. A node or edge in more than one part
-    is one row, placed where it first occurs, with the last non-null value of each column."""
+    """Several batches' tables as one batch's, such that writing the result equals writing the parts one after the
+    other: a node or edge in more than one part is one row, placed where it first occurs, with the last non-null
+    value of each column."""
     if len(parts) == 1:
         return parts[0]
     merged: Tables = ({}, {})
@@ -394,8 +394,7 @@ def merged_tables(parts: Sequence[Tables]) -> Tables:
         names = dict.fromkeys(name for part in parts for name in part[side])
         for name in names:
             tables = [part[side][name] for part in parts if name in part[side]]
-            table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-            merged[side][name] = _one_row_each(table, identity) if len(tables) > 1 else table
+            merged[side][name] = _one_row_each(pa.concat_tables(tables), identity) if len(tables) > 1 else tables[0]
     return merged
 
 
