@@ -120,17 +120,8 @@ class Counts:
     lineage_edges: int = 0
     position: int | None = None
 
-    def add(self, other: Counts) -> None:
-        """Count ``other``'s batch as part of this one (batches written together)."""
-        self.records += other.records
-        self.skipped += other.skipped
-        self.problems.extend(other.problems[:MAX_REPORTED_PROBLEMS - len(self.problems)])
-        self.self_loops.extend(other.self_loops)
-        self.lineage_edges += other.lineage_edges
-        if other.position is not None:
-            self.position = other.position
-
-    def add_to(self, report: IngestReport) -> None:
+    def add_to(self, report: IngestReport | Counts) -> None:
+        """Add these counts to a report, or to another batch's counts (batches written together)."""
         report.records += self.records
         report.skipped += self.skipped
         report.problems.extend(self.problems[:MAX_REPORTED_PROBLEMS - len(report.problems)])

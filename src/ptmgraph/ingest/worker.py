@@ -69,7 +69,7 @@ def _batches(items: Iterable[Any], strict: bool, records_per_batch: int,
                 parts, held = _waiting(queue, [message])
                 counts = parts[0][2]
                 for part in parts[1:]:
-                    counts.add(part[2])
+                    part[2].add_to(counts)
                 yield Batch.prebuilt(*merged_tables([handoff.unpack(part[1]) for part in parts])), counts
             elif message[0] == "error":
                 _, name, text = message
