@@ -25,7 +25,7 @@ from ptmgraph.ingest import handoff
 WORTH_IT_BYTES = 16 << 20  # below this, starting a process (~1 s) costs more than it saves
 # Deep enough that the reader keeps going while the store checkpoints (4 s midway through a 1M-model ingest): with 2
 # it could run only two batches (~1.4 s of reading) ahead, and bench_ingest took 22.7-23.2 s against 21.6-22.0 s with
-# 8. Eight 100k-record batches of Arrow tables are ~220 MB; the ingest's peak memory stayed 1.6-1.7 GB.
+# 8. Eight 100k-record batches of Arrow tables are ~220 MB; a 1M-model CLI ingest peaked at 1.32 GB.
 QUEUE_DEPTH = 8
 # A writer that finds several batches waiting (after a checkpoint, mostly) writes them as one: LadybugDB's COPY
 # costs much less per row in few large statements. In a 1M-model ingest eight 100k-record batches written as one took
