@@ -173,3 +173,43 @@ def test_lineage_hits_carry_downloads_from_the_index_and_follow_updates(tmp_path
         store.write(Batch.of([d.Model("a/child", downloads=5000)]))  # new counts: the index must not be stale
         report = affected_report(store, "a/base")
         assert [(m["id"], m["downloads"]) for m in report["models"]] == [("a/child", 5000), ("a/other", 900)]
+
+
+_INTERRUPTED_INGEST = """
+import os, signal, sys
+from ptmgraph import domain as d
+from ptmgraph.graph.batch import Batch
+from ptmgraph.graph.embedded import EmbeddedStore
+
+def batch(org):
+    return Batch.of([d.Model(f"{org}/m{i}", author=org, license="mit") for i in range(300)])
+
+store = EmbeddedStore(sys.argv[1])
+store.write(batch("a"), durable=False)  # committed, not yet checkpointed: the state a rollback corrupted
+upsert_edges = store._upsert_edges
+
+def interrupted(*args, **kwargs):  # Ctrl-C in the middle of the next write's transaction
+    os.kill(os.getpid(), signal.SIGINT)
+    return upsert_edges(*args, **kwargs)
+
+store._upsert_edges = interrupted
+try:
+    store.write(batch("b"), durable=False)
+    print("not interrupted")
+except KeyboardInterrupt:
+    print("interrupted after the write", signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+store.close()
+print("closed")
+"""
+
+
+def test_ctrl_c_during_a_bulk_write_waits_for_it_and_the_store_closes_cleanly(tmp_path):
+    """LadybugDB 0.22 segfaulted at close when an interrupted write was rolled back after uncheckpointed commits."""
+    path = tmp_path / "s"
+    run = subprocess.run([sys.executable, "-c", _INTERRUPTED_INGEST, str(path)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split("\n")[:2] == ["interrupted after the write True", "closed"]
+    with EmbeddedStore(path, read_only=True) as store:
+        stats = store.stats()
+    assert stats.nodes["Model"] == 600 and stats.edges["AUTHORED_BY"] == 600  # both batches, whole

@@ -11,10 +11,13 @@ batches, and re-running the ingest converges.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-from collections.abc import Collection, Mapping
+import signal
+import threading
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +194,10 @@ class EmbeddedStore(GraphStore):
     # -- writes -------------------------------------------------------------------------------------------------
     def write(self, batch: Batch, *, durable: bool = True) -> WriteStats:
         self._require_writable("write")
+        with _interrupts_deferred():
+            return self._write(batch, durable)
+
+    def _write(self, batch: Batch, durable: bool) -> WriteStats:
         stats = WriteStats()
         if not len(batch):
             if durable:
@@ -493,6 +500,28 @@ def _arrow(columns: tuple[tuple[str, str], ...], values: Mapping[str, list[Any]]
 
 def _transposed(rows: list[Row], names: list[str]) -> dict[str, list[Any]]:
     return {name: [row[name] for row in rows] for name in names}
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C takes effect when the write is over (its transaction, and the checkpoint it may start), not within it.
+
+    LadybugDB 0.22 rolls back a statement that an interrupt stops, and a rollback while earlier commits wait for a
+    checkpoint corrupts its memory: the next checkpoint, at close, segfaulted. A write takes seconds at most."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread receives signals
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            if callable(previous):
+                previous(signal.SIGINT, None)  # Python's own handler raises KeyboardInterrupt
+            elif previous != signal.SIG_IGN:
+                raise KeyboardInterrupt
 
 
 def _members(values: pa.ChunkedArray, keys: pa.Array | None) -> pa.ChunkedArray | None:
