@@ -401,25 +401,28 @@ def merged_tables(parts: Sequence[Tables]) -> Tables:
 def _one_row_each(table: pa.Table, identity: tuple[str, ...]) -> pa.Table:
     if pc.count_distinct(table.column(identity[0])).as_py() == table.num_rows:
         return table  # distinct in the first column already (a model key; an edge's start, mostly)
-    columns = [table.column(name).combine_chunks() for name in identity]
-    ids = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, "\x00")
+    ids = identity_strings([table.column(name) for name in identity])
     distinct = pc.unique(ids)  # in order of first occurrence
     if len(distinct) == table.num_rows:
         return table
     first = pc.index_in(distinct, value_set=ids)  # each identity's first row
     counts = pc.value_counts(ids)
     repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-    # Rows of a repeated identity are merged here (few: the same author or licence in several batches).
-    rows: dict[Any, Row] = {}
+    # Rows of a repeated identity are merged by the batch's own rule (few: the same author or licence in several
+    # batches).
     repeats = pc.is_in(ids, value_set=repeated)
+    merged = _Table(tuple(table.column_names))
     for key, row in zip(ids.filter(repeats).to_pylist(), table.filter(repeats).to_pylist(), strict=True):
-        old = rows.get(key)
-        if old is None:
-            rows[key] = row
-        else:
-            old.update((column, value) for column, value in row.items() if value is not None)
+        merged.add(key, list(row.values()))
     once = pc.invert(pc.is_in(distinct, value_set=repeated))
-    result = pa.concat_tables([table.take(first.filter(once)),
-                               pa.Table.from_pylist(list(rows.values()), schema=table.schema)])
-    places = pa.concat_arrays([first.filter(once), pc.index_in(pa.array(list(rows), ids.type), value_set=ids)])
+    merged_rows = pa.Table.from_arrays(_transposed(list(merged.rows.values()), table.num_columns), schema=table.schema)
+    result = pa.concat_tables([table.take(first.filter(once)), merged_rows])
+    places = pa.concat_arrays([first.filter(once), pc.index_in(pa.array(list(merged.rows), ids.type),
+                                                                value_set=ids)])
     return result.take(pc.sort_indices(places))
+
+
+def identity_strings(columns: Sequence[pa.ChunkedArray | pa.Array]) -> pa.Array:
+    """One string per row for an identity of one or more string columns, so that Arrow can hash and compare it."""
+    columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
+    return columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, "\x00")

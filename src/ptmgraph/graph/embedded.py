@@ -37,7 +37,7 @@ from ptmgraph.errors import (
 )
 from ptmgraph.graph import queries as q
 from ptmgraph.graph import schema as s
-from ptmgraph.graph.batch import ARROW_TYPES, EDGE_ENDS, Batch, Row
+from ptmgraph.graph.batch import ARROW_TYPES, EDGE_ENDS, Batch, Row, identity_strings
 from ptmgraph.graph.lineage import Direction, LineageHit, RepoHit, cycle_groups
 from ptmgraph.graph.lineage_index import LineageIndex
 from ptmgraph.graph.store import GraphStore, QueryResult, WriteStats, check_parameters
@@ -339,7 +339,7 @@ class EmbeddedStore(GraphStore):
         if found is None or not found.num_rows:
             self._conn.execute(f"COPY {rel.type} FROM $t{options}", {"t": rows})
             return rows.num_rows, 0
-        stored_mask = pc.is_in(_identities(rows), value_set=_identities(found))
+        stored_mask = pc.is_in(identity_strings(rows.columns[:3]), value_set=identity_strings(found.columns[:3]))
         new = rows.filter(pc.invert(stored_mask))
         if new.num_rows:
             self._conn.execute(f"COPY {rel.type} FROM $t{options}", {"t": new})
@@ -527,11 +527,6 @@ def _interrupts_deferred() -> Iterator[None]:
 def _members(values: pa.ChunkedArray, keys: pa.Array | None) -> pa.ChunkedArray | None:
     """Which ``values`` are among ``keys`` (None: no keys to look in)."""
     return None if keys is None else pc.is_in(values, value_set=keys)
-
-
-def _identities(table: pa.Table) -> pa.Array:
-    """One string per edge (from, to, disc), so that Arrow can test membership of the triple."""
-    return pc.binary_join_element_wise(*(table.column(i).combine_chunks() for i in range(3)), "\x00")
 
 
 def _plain(value: Any) -> Any:
