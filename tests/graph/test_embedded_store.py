@@ -213,3 +213,60 @@ def test_ctrl_c_during_a_bulk_write_waits_for_it_and_the_store_closes_cleanly(tm
     with EmbeddedStore(path, read_only=True) as store:
         stats = store.stats()
     assert stats.nodes["Model"] == 600 and stats.edges["AUTHORED_BY"] == 600  # both batches, whole
+
+
+_FAILED_BULK_WRITE = """
+import sys
+from ptmgraph import domain as d
+from ptmgraph.errors import StoreError
+from ptmgraph.graph.batch import Batch
+from ptmgraph.graph.embedded import EmbeddedStore
+
+def batch(org):
+    return Batch.of([d.Model(f"{org}/m{i}", author=org, license="mit") for i in range(300)])
+
+def full_disk(*args, **kwargs):
+    raise RuntimeError("IO exception: Cannot write to file. Error: No space left on device")
+
+store = EmbeddedStore(sys.argv[1])
+store.write(batch("a"))  # checkpointed
+store.write(batch("b"), durable=False)  # committed, not yet checkpointed: the state a rollback corrupts
+if sys.argv[2] == "write":
+    store._upsert_edges = full_disk  # after the batch's nodes were copied
+    failing = lambda: store.write(batch("c"), durable=False)
+else:
+    store._conn.execute = full_disk
+    failing = store.sync
+try:
+    failing()
+except StoreError as exc:
+    print("error:", exc)
+try:
+    store.model("a/m1")
+except StoreError as exc:
+    print("then:", exc)
+store.close()
+print("closed")
+"""
+
+
+@pytest.mark.parametrize("failing", ["write", "checkpoint"])
+def test_a_failed_bulk_write_or_checkpoint_says_re_run_and_the_store_keeps_its_last_checkpoint(tmp_path, failing):
+    """LadybugDB 0.22 segfaulted on the next statement, at close or at exit when a write was rolled back while earlier
+    commits waited for a checkpoint; a disk that fills up during an ingest does that."""
+    path = tmp_path / "s"
+    run = subprocess.run([sys.executable, "-c", _FAILED_BULK_WRITE, str(path), failing], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    error, then, closed = run.stdout.splitlines()
+    what = "write to" if failing == "write" else "checkpoint of"
+    assert error == (f"error: {what} {path} failed (IO exception: Cannot write to file. Error: No space left on "
+                     "device); the store keeps what it held at its last checkpoint: fix the cause (free disk space, "
+                     "for one) and re-run the command to finish")
+    assert then == error.replace("error:", "then:") and closed == "closed"
+    with EmbeddedStore(path) as store:
+        assert store.stats().nodes["Model"] == 300  # batch a; b was not checkpointed
+        for org in "bc":
+            store.write(Batch.of([d.Model(f"{org}/m{i}", author=org, license="mit") for i in range(300)]))
+        stats = store.stats()
+    assert stats.nodes["Model"] == 900 and stats.edges["AUTHORED_BY"] == 900

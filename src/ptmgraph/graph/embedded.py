@@ -12,6 +12,7 @@ batches, and re-running the ingest converges.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -131,7 +132,8 @@ class EmbeddedStore(GraphStore):
                     f"{self.path} does not hold a database this ptmgraph can open ({text.splitlines()[0]}): "
                     f"run `ptmgraph store reset --store {self.path}` to recreate it"
                 ) from None
-            raise StoreError(f"cannot open store {self.path}: {text.splitlines()[0]}") from None
+            raise StoreError(f"cannot open store {self.path} ({text.splitlines()[0]}): check that its disk has room "
+                             "and that you may write there, then re-run the command") from None
         self._conn.execute(f"CALL var_length_extend_max_depth={VAR_LENGTH_MAX_DEPTH}")
         if not self.read_only:
             for statement in _ddl():
@@ -176,12 +178,15 @@ class EmbeddedStore(GraphStore):
 
     def close(self) -> None:
         """Closing checkpoints: everything written is durable afterwards."""
-        self._rows_since_checkpoint = 0
         conn, db = getattr(self, "_conn", None), getattr(self, "_db", None)
-        if conn is not None:
-            conn.close()
-        if db is not None:
-            db.close()
+        try:
+            if conn is not None:
+                conn.close()
+            if db is not None:
+                db.close()
+        except RuntimeError as exc:
+            raise self._abandon(f"checkpoint of {self.path} failed", exc) from None
+        self._rows_since_checkpoint = 0
         self._conn = self._db = None  # type: ignore[assignment]
 
     def reset(self) -> None:
@@ -244,9 +249,10 @@ class EmbeddedStore(GraphStore):
                 self._conn.execute("ROLLBACK")
             except RuntimeError:
                 pass  # the engine already aborted the transaction (it does on its own errors)
+            if self._rows_since_checkpoint:
+                raise self._abandon(f"write to {self.path} failed", exc) from exc
             if isinstance(exc, RuntimeError):
-                raise StoreError(f"write to {self.path} failed and was rolled back: "
-                                 f"{str(exc).splitlines()[0]}") from None
+                raise StoreError(f"write to {self.path} failed and was rolled back: {_first(exc)}") from None
             raise
         self._rows_since_checkpoint += rows
         if self._rows_since_checkpoint >= self._checkpoint_rows:
@@ -258,8 +264,28 @@ class EmbeddedStore(GraphStore):
 
     def sync(self) -> None:
         if self._rows_since_checkpoint and not self.read_only:
-            self._conn.execute("CHECKPOINT")
+            try:
+                self._conn.execute("CHECKPOINT")
+            except RuntimeError as exc:
+                raise self._abandon(f"checkpoint of {self.path} failed", exc) from None
         self._rows_since_checkpoint = 0
+
+    def _abandon(self, what: str, cause: BaseException) -> StoreError:
+        """Give up this store's database after a failed bulk write or checkpoint, and say what to do.
+
+        LadybugDB 0.22 corrupts its own memory when a transaction is rolled back while earlier commits wait for a
+        checkpoint: the next statement, checkpoint or close segfaulted, and so did the database's destructor at
+        exit. So it is never touched again, and kept alive until the process ends. What the process exits with is
+        the store as of its last checkpoint, the same as after a kill -9, and re-running the ingest finishes it."""
+        for handle in (self._conn, self._db):
+            if handle is not None:
+                ctypes.pythonapi.Py_IncRef(ctypes.py_object(handle))
+        reason = _first(cause) if isinstance(cause, RuntimeError) else type(cause).__name__
+        message = (f"{what} ({reason}); the store keeps what it held at its last checkpoint: "
+                   "fix the cause (free disk space, for one) and re-run the command to finish")
+        self._conn, self._db = _Abandoned(message), None  # type: ignore[assignment]
+        self._rows_since_checkpoint = 0
+        return StoreError(message)
 
     def _upsert_nodes(self, table: s.NodeTable, rows: pa.Table) -> tuple[pa.Array, int]:
         """Returns the keys it created and how many stored rows it changed."""
@@ -475,6 +501,23 @@ def _changes(row: Row, stored: dict[str, Any], names: list[str]) -> bool:
     if stored.get("stub"):
         return True
     return any(row.get(name) is not None and row[name] != stored.get(name) for name in names)
+
+
+class _Abandoned:
+    """The connection of a store given up after a failed write (see EmbeddedStore._abandon): every use says why."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        raise StoreError(self.message)
+
+    def close(self) -> None:
+        pass
+
+
+def _first(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _relations(relations: Collection[str] | None) -> frozenset[str] | None:
