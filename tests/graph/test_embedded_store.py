@@ -145,6 +145,21 @@ def test_lineage_index_is_cached_on_disk_and_follows_writes(tmp_path):
         assert [r.repo for r in store.affected_repos("a/base")] == ["o/r"]
 
 
+def test_a_store_on_a_read_only_file_system_answers_without_caching_its_lineage_index(tmp_path, monkeypatch):
+    path = tmp_path / "s"
+    with EmbeddedStore(path) as store:
+        store.write(Batch.of(RECORDS))
+
+    def read_only_file_system(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr("tempfile.mkdtemp", read_only_file_system)
+    with EmbeddedStore(path, read_only=True) as reader:
+        assert [h.id for h in reader.lineage("a/base", "down")] == ["a/child"]
+        assert [r.repo for r in reader.affected_repos("a/base")] == ["o/r"]
+    assert not (path / embedded.INDEX_DIR).exists()
+
+
 def test_default_location_follows_xdg(tmp_path):
     assert embedded.default_path() == tmp_path / "xdg" / "ptmgraph" / "graph"
 

@@ -106,8 +106,11 @@ class LineageIndex:
     # -- persistence --------------------------------------------------------------------------------------------
     def save(self, directory: Path, stamp: dict) -> None:
         """Written to a temporary folder and renamed into place, so a reader never sees half an index."""
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".index-", dir=directory.parent))
+        try:
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".index-", dir=directory.parent))
+        except OSError:
+            return  # a store on a read-only file system, or a full disk, just means no cache
         try:
             for name, array in self.a.items():
                 np.save(tmp / f"{name}.npy", array)
@@ -123,7 +126,7 @@ class LineageIndex:
             os.replace(tmp, directory)
             shutil.rmtree(old, ignore_errors=True)
         except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)  # a read-only store directory just means no cache
+            shutil.rmtree(tmp, ignore_errors=True)  # as above: no cache
 
     @classmethod
     def load(cls, directory: Path, stamp: dict) -> LineageIndex | None:
