@@ -275,8 +275,9 @@ class EmbeddedStore(GraphStore):
 
         LadybugDB 0.22 corrupts its own memory when a transaction is rolled back while earlier commits wait for a
         checkpoint: the next statement, checkpoint or close segfaulted, and so did the database's destructor at
-        exit. So it is never touched again, and kept alive until the process ends. What the process exits with is
-        the store as of its last checkpoint, the same as after a kill -9, and re-running the ingest finishes it."""
+        exit. A failed checkpoint is treated alike: the close after it would only try the same checkpoint again. So
+        the database is never touched again, and kept alive until the process ends. What the process leaves is the
+        store as of its last checkpoint, the same as after a kill -9, and re-running the ingest finishes it."""
         for handle in (self._conn, self._db):
             if handle is not None:
                 ctypes.pythonapi.Py_IncRef(ctypes.py_object(handle))
@@ -504,7 +505,8 @@ def _changes(row: Row, stored: dict[str, Any], names: list[str]) -> bool:
 
 
 class _Abandoned:
-    """The connection of a store given up after a failed write (see EmbeddedStore._abandon): every use says why."""
+    """The connection of a store given up after a failed write or checkpoint (see EmbeddedStore._abandon): every use
+    says why."""
 
     def __init__(self, message: str) -> None:
         self.message = message
