@@ -5,8 +5,9 @@
 
 Prints records/s (records = the typed records the sources produce: models, lineage edges, licences, usages),
 with and without the final checkpoint the store makes when it closes. ``--in-process`` turns the reader process
-off, to compare. ``--store-alone`` also times the store by itself: the same batches, read and built before the clock
-starts, written through the same pipeline (what the ingest would take with a reader that cost nothing).
+off, to compare. ``--timeline`` shows when each write and checkpoint ran. ``--store-alone`` also times the store by
+itself: the same batches, read and built before the clock starts, written through the same pipeline (what the ingest
+would take with a reader that cost nothing).
 """
 
 from __future__ import annotations
@@ -55,6 +56,33 @@ class Prebuilt:
         yield from self.built
 
 
+class Timeline:
+    """When each write and checkpoint of a store started and how long it took (``--timeline``): where an ingest's
+    time goes, writer side. A checkpoint inside a write (every CHECKPOINT_ROWS) is shown on its own and inside the
+    write's time too."""
+
+    def __init__(self, store: EmbeddedStore, started: float) -> None:
+        self.events: list[tuple[str, float, float]] = []
+        self.started = started
+        store.write = self._timed(store.write, lambda batch, **_: f"write {len(batch) / 1000:.0f}k rows")
+        store.close = self._timed(store.close, lambda: "checkpoint (close)")
+        store.sync = self._timed(store.sync, lambda: "checkpoint")
+
+    def _timed(self, method, label):
+        def timed(*args, **kwargs):
+            begun = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.events.append((label(*args, **kwargs), begun - self.started, time.perf_counter() - begun))
+        return timed
+
+    def print(self) -> None:
+        print("  timeline (start s + seconds):")
+        for label, start, seconds in sorted(self.events, key=lambda event: event[1]):
+            print(f"    {start:6.1f} + {seconds:5.2f}  {label}")
+
+
 def measure(store: EmbeddedStore, source, name: str, batch: int, parallel: bool | None) -> dict:
     report = pipeline.run(store, source, name, records_per_batch=batch, parallel=parallel)
     print(f"  {name:<42} {report.records:>10,} records {report.seconds:>8.1f} s "
@@ -79,6 +107,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     ap.add_argument("--in-process", action="store_true",
                     help="read the input in this process (default: a reader process for large files)")
+    ap.add_argument("--timeline", action="store_true",
+                    help="print when each write and checkpoint of the synthetic ingest started, and its seconds")
     ap.add_argument("--store-alone", action="store_true",
                     help="also time the store alone: the batches built first, then written (needs ~1 GB per 1M models)")
     args = ap.parse_args()
@@ -93,6 +123,7 @@ def main() -> None:
     parallel = False if args.in_process else None
     started = time.perf_counter()
     store = EmbeddedStore(work / "synthetic-store")
+    timeline = Timeline(store, started) if args.timeline else None
     name = f"hf-jsonl SYNTHETIC ({args.models:,} models)"
     results["synthetic"] = closed(store, measure(store, HfJsonl(snapshot), name, args.batch, parallel), started)
     # The issue says "1,000,000 synthetic HF records": counted as input lines (1.9 typed records each here), the
@@ -101,6 +132,8 @@ def main() -> None:
     results["synthetic"]["hf_records_per_second"] = round(per_line)
     print(f"  {'... counted in HF records (input lines)':<42} {args.models:>10,} lines   "
           f"{results['synthetic']['seconds_with_close']:>8.1f} s {per_line:>10,.0f} lines/s")
+    if timeline is not None:
+        timeline.print()
 
     if args.store_alone:
         built = [(Batch.prebuilt(*batch.tables()), counts)
