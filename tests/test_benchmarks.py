@@ -49,3 +49,9 @@ def test_bench_store_finds_every_descendant_of_the_hub(tmp_path):
     latency = {row["query"]: row for row in numbers["latency"]}
     assert latency["descendants"]["results"] == 300  # the bench itself checks the repos against networkx
     assert latency["descendants"]["embedded_ms"] > 0 and latency["descendants"]["networkx_ms"] > 0
+
+
+def test_bench_copy_size_times_each_statement_size():
+    printed = _run("bench_copy_size.py", "--rows", "20000", "--parts", "1", "4", "--runs", "1")
+    rows = re.findall(r"^\s+(\d+)\s+([\d,]+)\s+(\d+\.\d\d)\s+(\d+\.\d\d)$", printed, re.M)
+    assert [(parts, each) for parts, each, _, _ in rows] == [("1", "20,000"), ("4", "5,000")]
