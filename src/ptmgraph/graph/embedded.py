@@ -594,7 +594,7 @@ def _plain(value: Any) -> Any:
 
 
 def _first_line(exc: Exception, read_only: bool) -> str:
-    text = " ".join(str(exc).split("\n")[:1]).strip()
+    text = _first(exc).strip()
     if read_only and "read-only" in text:
         return "the query writes, but stores are opened read-only for queries: add --write to allow it"
     return f"the store rejected the query: {text}"

@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from ptmgraph.graph.batch import Tables
+
 SHARED_MEMORY = Path("/dev/shm")
 # Room for the queue's batches and the one being written: below this, a full /dev/shm would fail batches.
 MIN_FREE_BYTES = 1 << 30
 PREFIX = "ptmgraph-ingest-"
 
-Tables = tuple[dict[str, pa.Table], dict[tuple[str, str, str], pa.Table]]
 Entry = tuple[int, Hashable, int, int]  # (0 for nodes, 1 for edges; table name; start; length)
 
 
