@@ -50,6 +50,42 @@ def test_merged_tables_are_the_parts_one_after_another(records):
             assert table.to_pylist() == want[side][name], name
 
 
+_MODELS = st.builds(lambda i, a, lic, s: d.Model(i, author=a, license=lic, source=s),
+                   _IDS, _NAMES, _NAMES, st.sampled_from(["s1", "s2"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_MODELS, max_size=10))
+def test_a_batch_of_models_is_its_records_one_after_another(models):
+    """A model given twice in a batch is one row, but each of its records implies its own author and licence edge
+    (a later author, or none, does not remove an earlier one's edge from a store), and the last spelling of an
+    author or licence names its node: what the graph holds must not depend on where batches end."""
+    whole = Batch.of(models).tables()
+    want = _one_after_another([Batch.of([model]).tables() for model in models])
+    for side in (0, 1):
+        assert {name: table.to_pylist() for name, table in whole[side].items()} == want[side]
+
+
+def test_a_later_record_of_a_model_keeps_the_edges_its_earlier_records_imply():
+    models = [d.Model("org/m", author="Org", license="MIT", source="s1"),
+              d.Model("org/other", author="org", license="mit", source="s1"),
+              d.Model("Org/M", author="", license="apache-2.0", source="s2")]
+    nodes, edges = Batch.of(models).tables()
+    model = nodes["Model"].to_pylist()[0]  # the model's own properties: its last record's
+    assert [model[name] for name in ("key", "id", "author", "license", "source")] == [
+        "org/m", "Org/M", "", "apache-2.0", "s2"]
+    assert nodes["Author"].to_pylist() == [{"key": "org", "id": "org", "stub": False}]
+    assert nodes["License"].to_pylist() == [{"key": "mit", "id": "mit", "stub": False},
+                                            {"key": "apache-2.0", "id": "apache-2.0", "stub": False}]
+    authored = edges[("AUTHORED_BY", "Model", "Author")].to_pylist()
+    assert [(e["from"], e["to"], e["from_id"], e["to_id"]) for e in authored] == [
+        ("org/m", "org", "org/m", "Org"), ("org/other", "org", "org/other", "org")]
+    licensed = edges[("LICENSED_AS", "Model", "License")].to_pylist()
+    assert [(e["from"], e["to"], e["from_id"], e["source"]) for e in licensed] == [
+        ("org/m", "mit", "org/m", "s1"), ("org/other", "mit", "org/other", "s1"),
+        ("org/m", "apache-2.0", "Org/M", "s2")]
+
+
 def _dump(store):
     return [store.query(q).rows for q in (
         "MATCH (n) RETURN label(n) AS l, n.key, n.id, n.stub, n.license, n.downloads, n.source ORDER BY l, n.key",

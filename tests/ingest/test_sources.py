@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ptmgraph import domain as d
@@ -214,6 +214,12 @@ _HUB_OBJECTS = st.fixed_dictionaries({"id": _IDS}, optional={
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(_HUB_OBJECTS, max_size=12), st.integers(1, 8))
+# org/b's second record clears its author: its first record's AUTHORED_BY edge must stay, whether or not the two
+# records share a batch (the fast path ends this batch after org/b's records, the records path between them).
+@example([{"id": "org/a"},
+          {"id": "org/a", "author": None, "tags": ["base_model:org/b", "base_model:quantized:org/c"]},
+          {"id": "org/b", "author": "org", "tags": ["base_model:org/b"]},
+          {"id": "org/b", "author": ""}], 3)
 def test_hf_jsonl_batches_equal_what_the_records_give(tmp_path_factory, objects, per_batch):
     """hf-jsonl adds plain models to its batches without building records (the hot path of a snapshot ingest);
     the graph written and the report must be exactly what the records path gives, odd objects included."""

@@ -3,8 +3,9 @@
 A batch keeps each record once per identity (a repeated fact is merged: later non-null values win) and builds
 the tables only when a store asks, as columns: an ingest of a million models costs a list per column, not a
 dict per row. This is also where a record's implied facts become graph shape: a model's declared licence becomes
-a License node and a LICENSED_AS edge, its author an Author node and an AUTHORED_BY edge. Where an implied fact
-and an explicit record say different things about the same node or edge, the explicit record wins.
+a License node and a LICENSED_AS edge, its author an Author node and an AUTHORED_BY edge (every record of a model
+given twice implies its own). Where an implied fact and an explicit record say different things about the same
+node or edge, the explicit record wins.
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ class Batch:
     def __init__(self) -> None:
         self._records: dict[type, dict[Hashable, Any]] = {}
         self._built: tuple[dict[str, pa.Table], dict[EdgeGroup, pa.Table]] | None = None
+        self._repeats = _Repeats()
 
     @classmethod
     def prebuilt(cls, nodes: dict[str, pa.Table], edges: dict[EdgeGroup, pa.Table]) -> Batch:
@@ -161,7 +163,16 @@ class Batch:
         """A model as the values of :class:`~ptmgraph.domain.Model`'s fields, in order: only values that the
         record would hold unchanged (a plain id, tuples of strings, counts >= 0). Returns the model's key."""
         key = d.node_key(values[0])
-        self._put(d.Model, key, values, _merged_values)
+        bucket = self._records.get(d.Model)
+        if bucket is None:
+            bucket = self._records[d.Model] = {}
+        old = bucket.get(key)
+        if old is None:
+            bucket[key] = values
+        else:
+            self._repeats.add(len(bucket), key, old, values)
+            bucket[key] = _merged_values(old, values)
+        self._built = None
         return key
 
     def add_lineage_values(self, child: str, parent: str, relation: str, provenance: str, confidence: float,
@@ -188,10 +199,14 @@ class Batch:
         if self._built is None:
             nodes: dict[str, _Table] = {}
             edges: dict[EdgeGroup, _Table] = {}
+            sink = _Sink(nodes, edges)
+            models = self._records.get(d.Model)
+            if models:
+                _models(models, sink, self._repeats)
             for kind, contribute in _CONTRIBUTORS:
                 bucket = self._records.get(kind)
                 if bucket:
-                    contribute(bucket, _Sink(nodes, edges))
+                    contribute(bucket, sink)
             ends = tuple(s.STRING for _ in EDGE_ENDS)
             self._built = (
                 {label: t.arrow(tuple(kind for _, kind in s.NODE_TABLES[label].columns))
@@ -257,24 +272,69 @@ _MODEL_VALUES = attrgetter("id", *(name for name, _ in s.MODEL.props))
 assert tuple(f.name for f in fields(d.Model)) == ("id", *(name for name, _ in s.MODEL.props))
 
 
-def _models(bucket: dict[str, tuple[Any, ...]], sink: _Sink) -> None:
+class _Repeats:
+    """The records of the models a batch was given more than once, and where they came. The batch keeps one row
+    per model (its records merged), but each record implies its own author and licence edge, and a store never
+    removes an edge: a later record with another author, or with none (""), adds to the edges of the earlier ones.
+    So that a batch writes what its records written one by one would, whatever the batch boundaries, the implied
+    edges of a batch with repeats are built from every record, in order."""
+
+    def __init__(self) -> None:
+        self._firsts: dict[str, tuple[Any, ...]] = {}  # a repeated model's first record
+        self._later: list[tuple[int, str, tuple[Any, ...]]] = []  # (models held before it, key, values)
+
+    def add(self, held: int, key: str, first: tuple[Any, ...], values: tuple[Any, ...]) -> None:
+        """A later record (``values``) of the model ``key``, which the batch holds as ``first`` so far."""
+        self._firsts.setdefault(key, first)
+        self._later.append((held, key, values))
+
+    def __bool__(self) -> bool:
+        return bool(self._later)
+
+    def in_order(self, bucket: dict[str, tuple[Any, ...]]) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The keys and values of every record, in the order the batch was given them."""
+        firsts = self._firsts
+        keys, records = list(bucket), [firsts.get(key, merged) for key, merged in bucket.items()]
+        keys_out: list[str] = []
+        records_out: list[tuple[Any, ...]] = []
+        start = 0
+        for held, key, values in self._later:
+            keys_out += keys[start:held]
+            records_out += records[start:held]
+            keys_out.append(key)
+            records_out.append(values)
+            start = held
+        return keys_out + keys[start:], records_out + records[start:]
+
+
+def _models(bucket: dict[str, tuple[Any, ...]], sink: _Sink, repeats: _Repeats) -> None:
     """The Model table, and the Author and License nodes and edges each model implies, built column by column:
     this runs once per model of every ingest (a million in the benchmark). The columns the implied edges share
     with the Model table are converted to Arrow once, and the edges are cut from them."""
     keys = list(bucket)
     ids, *props = _transposed(list(bucket.values()), 1 + len(s.MODEL.props))
     names = dict(zip((name for name, _ in s.MODEL.props), range(len(props)), strict=True))
-    for name in ("author", "license", "source"):
-        props[names[name]] = pa.array(props[names[name]], type=pa.string())
+    implied = (names["author"], names["license"], names["source"])
+    for i in implied:
+        props[i] = pa.array(props[i], type=pa.string())
     key_column, id_column = pa.array(keys, type=pa.string()), pa.array(ids, type=pa.string())
     sink.node_table("Model").load([key_column, id_column, [False] * len(keys), *props], identity=(0,))
-    _implied(sink, key_column, id_column, props[names["author"]], "Author", "AUTHORED_BY", None)
-    _implied(sink, key_column, id_column, props[names["license"]], "License", "LICENSED_AS", props[names["source"]])
+    if repeats:
+        record_keys, records = repeats.in_order(bucket)
+        key_column = pa.array(record_keys, type=pa.string())
+        id_column = pa.array(list(map(itemgetter(0), records)), type=pa.string())
+        for i in implied:
+            props[i] = pa.array(list(map(itemgetter(1 + i), records)), type=pa.string())
+    author, licence, source = (props[i] for i in implied)
+    _implied(sink, key_column, id_column, author, "Author", "AUTHORED_BY", None, distinct=not repeats)
+    _implied(sink, key_column, id_column, licence, "License", "LICENSED_AS", source, distinct=not repeats)
 
 
 def _implied(sink: _Sink, keys: pa.Array, ids: pa.Array, targets: pa.Array, label: str, rel: str,
-             sources: pa.Array | None) -> None:
-    """Named nodes (``label``) for the non-empty ``targets``, and an edge ``rel`` from each model to its target."""
+             sources: pa.Array | None, distinct: bool) -> None:
+    """Named nodes (``label``) for the non-empty ``targets``, and an edge ``rel`` from each model to its target.
+    Unless the models are ``distinct``, one model may name one target several times: one edge, as for any
+    repeated edge."""
     chosen = pc.fill_null(pc.not_equal(targets, ""), False)
     picked = targets.filter(chosen)
     if not len(picked):
@@ -295,7 +355,11 @@ def _implied(sink: _Sink, keys: pa.Array, ids: pa.Array, targets: pa.Array, labe
     columns = [keys.filter(chosen), to_keys, ids.filter(chosen), picked, _empty_strings(len(picked))]
     if sources is not None:
         columns.append(sources.filter(chosen))
-    sink.edge_table(rel, "Model", label).load(columns, identity=(0, 1, 4))
+    table = sink.edge_table(rel, "Model", label)
+    if not distinct:
+        rows = _one_row_each(pa.table(columns, names=list(table.names)), ("from", "to", "disc"))
+        columns = [column.combine_chunks() for column in rows.columns]
+    table.load(columns, identity=(0, 1, 4))
 
 
 def _empty_strings(n: int) -> pa.Array:
@@ -346,9 +410,9 @@ def _uses(u: d.Uses, sink: _Sink) -> None:
     sink.edge("USES", "Repo", "Model", u.repo, u.model, where, (u.file, u.line, u.source))
 
 
-# Explicit records come after the facts models and repos imply, so they win where both describe one node or edge.
+# Explicit records come after the facts models (built first, by _models) and repos imply, so they win where both
+# describe one node or edge.
 _CONTRIBUTORS: tuple[tuple[type, Callable[[Any, _Sink], None]], ...] = (
-    (d.Model, _models),
     (d.Repo, _repos),
     (d.Flag, _flags),
     (d.Author, lambda bucket, sink: sink.named("Author", (a.id for a in bucket.values()))),
