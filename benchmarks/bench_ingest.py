@@ -103,7 +103,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--batch", type=int, default=pipeline.RECORDS_PER_BATCH)
+    ap.add_argument("--batch", type=int, default=None,
+                    help="records per batch (default: each source's own rule, as the CLI's --batch-size)")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--in-process", action="store_true",
                     help="read the input in this process (default: a reader process for large files)")

@@ -161,4 +161,4 @@ def test_file_ingest_batches_as_the_pipeline_and_its_benchmark_do(tmp_path, monk
     snapshot.write_text('{"id": "org/a"}\n')
     result = run("ingest", "hf-jsonl", str(snapshot), "--json", store=tmp_path / "store")
     assert result.exit_code == 0, result.output
-    assert seen["records_per_batch"] == pipeline.RECORDS_PER_BATCH
+    assert seen["records_per_batch"] is None  # the source's own batch rule

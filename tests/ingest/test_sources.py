@@ -176,6 +176,27 @@ def test_leaderboard_edges_go_to_the_family_root(tmp_path):
     assert len([i for i in items if isinstance(i, Skipped)]) == 1
 
 
+def test_hf_jsonl_batches_hold_whole_node_groups_of_models_by_default(tmp_path, monkeypatch):
+    """Without a batch size, a snapshot's batches end after MODELS_PER_BATCH distinct models (a model given twice
+    counts once, its lineage records not at all), so that each write's COPY fills whole LadybugDB node groups."""
+    from ptmgraph.ingest import sources
+
+    monkeypatch.setattr(sources, "MODELS_PER_BATCH", 4)
+    path = tmp_path / "snapshot.jsonl"
+    objects = [{"id": f"org/m{i}", "cardData": {"base_model": f"org/m{i - 1}"} if i else {}} for i in range(10)]
+    objects.insert(2, {"id": "org/m1", "downloads": 5})  # a repeat: still four models in the first batch
+    objects.insert(5, {"id": "org/odd", "cardData": {"datasets": ["squad"]}})  # not plain: the records path
+    path.write_text("".join(json.dumps(obj) + "\n" for obj in objects))
+    batches = list(HfJsonl(path).batches(strict=False, records_per_batch=None))
+    assert [batch.models for batch, _ in batches] == [4, 4, 3]
+    assert [counts.records for _, counts in batches] == [8, 8, 6]  # models, lineage edges, one TRAINED_ON
+    by_records = list(HfJsonl(path).batches(strict=False, records_per_batch=3))  # an explicit size counts records
+    assert [counts.records for _, counts in by_records] == [3, 3, 4, 4, 4, 4]
+    with EmbeddedStore(tmp_path / "store") as store:
+        report = pipeline.run(store, HfJsonl(path), "x", parallel=False)
+        assert report.records == 22 and store.stats().nodes["Model"] == 11
+
+
 def test_pipeline_batches_counts_and_reports(tmp_path):
     items = [d.Model(f"m/{i}") for i in range(7)] + [Skipped("f:3", "bad"), d.Lineage("m/1", "M/1")]
     with EmbeddedStore(tmp_path / "s") as store:

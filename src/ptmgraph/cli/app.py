@@ -15,7 +15,6 @@ from ptmgraph import __version__
 from ptmgraph.cli import render
 from ptmgraph.errors import PtmgraphError, QueryError
 from ptmgraph.graph.open import open_store, reset_store, resolve_uri
-from ptmgraph.ingest.pipeline import RECORDS_PER_BATCH
 
 app = typer.Typer(
     name="ptmgraph",
@@ -149,10 +148,12 @@ def lineage(
 StrictOption = Annotated[bool, typer.Option("--strict", help="Stop at the first malformed record instead of "
                                                                "skipping and counting it.")]
 FileArgument = Annotated[str, typer.Argument(help="The input file.")]
-BatchOption = Annotated[int, typer.Option("--batch-size", min=1, help="Records per atomic write.")]
+BatchOption = Annotated[int | None, typer.Option(
+    "--batch-size", min=1, help="Records per atomic write. Default: 131,072 models (2^17, whole LadybugDB node groups) "
+                                "for hf-jsonl, 100,000 records for the others.")]
 
 
-def _ingest(kind: str, path: str, strict: bool, as_json: bool, batch_size: int) -> None:
+def _ingest(kind: str, path: str, strict: bool, as_json: bool, batch_size: int | None) -> None:
     from ptmgraph.ingest import pipeline
     from ptmgraph.ingest.sources import open_source
 
@@ -178,7 +179,7 @@ INGEST_FILES = {
 
 def _ingest_command(kind: str) -> Callable[..., None]:
     def command(file: FileArgument, strict: StrictOption = False, as_json: JsonOption = False,
-                batch_size: BatchOption = RECORDS_PER_BATCH) -> None:
+                batch_size: BatchOption = None) -> None:
         _ingest(kind, file, strict, as_json, batch_size)
 
     command.__doc__ = INGEST_FILES[kind]

@@ -186,6 +186,11 @@ class Batch:
                   _merged_values)
         return child_key == parent_key
 
+    @property
+    def models(self) -> int:
+        """Distinct models in the batch."""
+        return len(self._records.get(d.Model, ()))
+
     def __len__(self) -> int:
         """Distinct records (a fact repeated in the batch counts once); rows, for a prebuilt batch."""
         if self._built is not None and not self._records:

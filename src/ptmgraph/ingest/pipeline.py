@@ -20,8 +20,9 @@ from ptmgraph.graph.batch import Batch
 from ptmgraph.graph.store import GraphStore, WriteStats
 from ptmgraph.ingest import worker
 
-# Also the CLI's default. 100k beat 50k and 200k on a 1M-model ingest (23.0-24.0 s, against 23.9-24.4 and 24.2-24.6):
-# the reader and the writer take turns in smaller steps, and the last write, which nothing overlaps, is smaller.
+# The batch size of a source that has no better rule of its own (hf-jsonl has: sources.MODELS_PER_BATCH). 100k beat
+# 50k and 200k on a 1M-model ingest (23.0-24.0 s, against 23.9-24.4 and 24.2-24.6): the reader and the writer take
+# turns in smaller steps, and the last write, which nothing overlaps, is smaller.
 RECORDS_PER_BATCH = 100_000
 # What building one unit's records raises when the unit is bad (a bug raises anything else, and stops the ingest).
 BAD_UNIT = (PtmgraphError, KeyError, TypeError, ValueError, AttributeError)
@@ -65,9 +66,10 @@ class IngestReport:
 
 
 def run(store: GraphStore, items: Iterable[d.Record | Skipped], source: str, *, strict: bool = False,
-        records_per_batch: int = RECORDS_PER_BATCH,
+        records_per_batch: int | None = None,
         on_batch: Callable[[IngestReport], None] | None = None, parallel: bool | None = None) -> IngestReport:
-    """Write ``items`` into ``store`` batch by batch. With ``parallel`` (by default: for a large input file on a
+    """Write ``items`` into ``store`` batch by batch, of ``records_per_batch`` records each (by default, as many as
+    the source's own rule says, else RECORDS_PER_BATCH). With ``parallel`` (by default: for a large input file on a
     machine with two cores or more) a worker process reads the source and builds each batch's tables while this
     process writes the previous one; the graph written is the same either way."""
     with fewer_collections():
@@ -87,7 +89,8 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _run(store: GraphStore, items: Iterable[d.Record | Skipped], source: str, strict: bool, records_per_batch: int,
+def _run(store: GraphStore, items: Iterable[d.Record | Skipped], source: str, strict: bool,
+         records_per_batch: int | None,
          on_batch: Callable[[IngestReport], None] | None, parallel: bool | None) -> IngestReport:
     report = IngestReport(source)
     started = time.perf_counter()
@@ -132,13 +135,16 @@ class Counts:
 
 
 def collect(items: Iterable[d.Record | Skipped], strict: bool,
-            records_per_batch: int) -> Iterator[tuple[Batch, Counts]]:
-    """Group the stream into batches of ``records_per_batch`` records, counting what was skipped and why. A source
-    that builds its batches itself (``batches(strict, records_per_batch)``, the same stream) is left to it."""
+            records_per_batch: int | None) -> Iterator[tuple[Batch, Counts]]:
+    """Group the stream into batches of ``records_per_batch`` records (None: RECORDS_PER_BATCH), counting what was
+    skipped and why. A source that builds its batches itself (``batches(strict, records_per_batch)``, the same
+    stream; None there means the source's own rule) is left to it."""
     own = getattr(items, "batches", None)
     if callable(own):
         yield from own(strict, records_per_batch)
         return
+    if records_per_batch is None:
+        records_per_batch = RECORDS_PER_BATCH
     batch, counts = Batch(), Counts()
     for item in items:
         take(item, batch, counts, strict)

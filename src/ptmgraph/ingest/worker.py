@@ -48,13 +48,13 @@ def worth_it(items: Iterable[Any]) -> bool:
     return True
 
 
-def batches(items: Iterable[Any], strict: bool, records_per_batch: int) -> Iterator[tuple[Batch, Any]]:
+def batches(items: Iterable[Any], strict: bool, records_per_batch: int | None) -> Iterator[tuple[Batch, Any]]:
     """The same (batch, counts) stream as :func:`pipeline.collect`, produced in a worker process."""
     with handoff.folder() as where:
         yield from _batches(items, strict, records_per_batch, where)
 
 
-def _batches(items: Iterable[Any], strict: bool, records_per_batch: int,
+def _batches(items: Iterable[Any], strict: bool, records_per_batch: int | None,
              where: Path | None) -> Iterator[tuple[Batch, Any]]:
     context = multiprocessing.get_context("spawn")  # not fork: the parent holds an open database
     queue = context.Queue(maxsize=QUEUE_DEPTH)
@@ -110,7 +110,7 @@ def _next(queue: Any, process: Any) -> tuple:
                 ) from None
 
 
-def _work(items: Iterable[Any], strict: bool, records_per_batch: int, queue: Any, where: Path | None) -> None:
+def _work(items: Iterable[Any], strict: bool, records_per_batch: int | None, queue: Any, where: Path | None) -> None:
     from ptmgraph.ingest.pipeline import collect, fewer_collections
 
     try:
