@@ -23,15 +23,17 @@ from ptmgraph.graph.batch import Batch, merged_tables
 from ptmgraph.ingest import handoff
 
 WORTH_IT_BYTES = 16 << 20  # below this, starting a process (~1 s) costs more than it saves
-# Deep enough that the reader keeps going while the store checkpoints (4 s midway through a 1M-model ingest): with 2
-# it could run only two batches (~1.4 s of reading) ahead, and bench_ingest took 22.7-23.2 s against 21.6-22.0 s with
-# 8. Eight 100k-record batches of Arrow tables are ~220 MB; a 1M-model CLI ingest peaked at 1.32 GB.
-QUEUE_DEPTH = 8
+# Deep enough that the reader keeps going while the store checkpoints (2.5-4 s midway through a 1M-model ingest):
+# with 2 batches of 100k records it could run only ~1.4 s of reading ahead, and bench_ingest took 22.7-23.2 s against
+# 21.6-22.0 s with 8. A snapshot's batches are now 2**17 models (~250k records, ~1.8 s of reading each): 4 of them
+# are as far ahead (1M-model CLI ingest, interleaved: 19.6-24.8 s with 4, 22.8-25.6 s with 8) and hold ~280 MB of
+# Arrow tables (71 MB each), against ~220 MB for eight 100k-record batches. The CLI ingest peaked at 1.26-1.29 GB either way.
+QUEUE_DEPTH = 4
 # A writer that finds several batches waiting (after a checkpoint, mostly) writes them as one: LadybugDB's COPY
 # costs much less per row in few large statements. In a 1M-model ingest eight 100k-record batches written as one took
 # 2.6 s of statements, one batch 0.63 s; the store alone, without checkpoints in between, took 12.7 s in 400k-record
 # batches and 16.1 s in 100k ones, and its final checkpoint 3.5-3.7 s after one write of the second half against
-# 4.7-5.0 s after ten. The reader's batches stay 100k records, so that the first write starts early.
+# 4.7-5.0 s after ten.
 MERGE_BATCHES = QUEUE_DEPTH
 
 
