@@ -27,7 +27,8 @@ WORTH_IT_BYTES = 16 << 20  # below this, starting a process (~1 s) costs more th
 # with 2 batches of 100k records it could run only ~1.4 s of reading ahead, and bench_ingest took 22.7-23.2 s against
 # 21.6-22.0 s with 8. A snapshot's batches are now 2**17 models (~250k records, ~1.8 s of reading each): 4 of them
 # are as far ahead (1M-model CLI ingest, interleaved: 19.6-24.8 s with 4, 22.8-25.6 s with 8) and hold ~280 MB of
-# Arrow tables (71 MB each), against ~220 MB for eight 100k-record batches. The CLI ingest peaked at 1.26-1.29 GB either way.
+# Arrow tables (71 MB each), against ~220 MB for eight 100k-record batches. The CLI ingest peaked at 1.26-1.29 GB
+# either way.
 QUEUE_DEPTH = 4
 # A writer that finds several batches waiting (after a checkpoint, mostly) writes them as one: LadybugDB's COPY
 # costs much less per row in few large statements. In a 1M-model ingest eight 100k-record batches written as one took
