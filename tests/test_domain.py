@@ -94,8 +94,9 @@ _RECORDS = st.one_of(
 
 
 def _expected_tables(records):
-    """The merge rules spelled out one record at a time: repeated facts merge (later non-null values win), models
-    imply their author and licence, and explicit records come after what models imply."""
+    """The merge rules spelled out one record at a time: repeated facts merge (later non-null values win), each
+    model record implies its author and licence (a later record of the model that names another, or none, keeps
+    the earlier edge, as a store would), and explicit records come after what models imply."""
     def merge(table, identity, row):
         old = table.setdefault(identity, row)
         if old is not row:
@@ -112,11 +113,15 @@ def _expected_tables(records):
     for key, values in models.items():
         m = d.Model(*values)
         merge(tables["Model"], key, [key, m.id, False, *(getattr(m, f) for f in m.__slots__[1:])])
+    for m in records:
+        if not isinstance(m, d.Model):
+            continue
         for target, label, rel, extra in ((m.author, "Author", "AUTHORED_BY", []),
                                           (m.license, "License", "LICENSED_AS", [m.source])):
             if target:
                 merge(tables[label], d.node_key(target), [d.node_key(target), target, False])
-                merge(tables[rel], (key, d.node_key(target)), [key, d.node_key(target), m.id, target, "", *extra])
+                merge(tables[rel], (m.key, d.node_key(target)), [m.key, d.node_key(target), m.id, target, "",
+                                                                  *extra])
     for r in records:
         if isinstance(r, (d.Author, d.License)):
             merge(tables[type(r).__name__], d.node_key(r.id), [d.node_key(r.id), r.id, False])
