@@ -52,8 +52,10 @@ class HfJsonl(InputFile):
         ``records_per_batch`` records, or by default after MODELS_PER_BATCH models."""
         source, add_plain = self.source, hf_model.add_plain
         by_models = records_per_batch is None
-        # A batch holds no more models than records: its models are counted only once it has enough records.
-        enough = MODELS_PER_BATCH if records_per_batch is None else records_per_batch
+        # A line adds one model at most and a record at least, so a batch that is k models short needs k more
+        # records first: its models are counted only then, not on every line.
+        full = MODELS_PER_BATCH if records_per_batch is None else records_per_batch
+        enough = full
         batch, counts = Batch(), Counts()
         for number, obj in self.json_lines():
             added = None
@@ -73,10 +75,14 @@ class HfJsonl(InputFile):
                 counts.lineage_edges += records - 1
                 if loops:
                     counts.self_loops.extend([model_id] * loops)
-            if counts.records >= enough and (not by_models or batch.models >= MODELS_PER_BATCH):
+            if counts.records >= enough:
+                short = MODELS_PER_BATCH - batch.models if by_models else 0
+                if short > 0:
+                    enough = counts.records + short
+                    continue
                 counts.position = self.position
                 yield batch, counts
-                batch, counts = Batch(), Counts()
+                batch, counts, enough = Batch(), Counts(), full
         if counts.records or counts.skipped:
             counts.position = self.position
             yield batch, counts
