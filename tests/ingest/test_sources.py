@@ -195,6 +195,12 @@ def test_hf_jsonl_batches_hold_whole_node_groups_of_models_by_default(tmp_path, 
     with EmbeddedStore(tmp_path / "store") as store:
         report = pipeline.run(store, HfJsonl(path), "x", parallel=False)
         assert report.records == 22 and store.stats().nodes["Model"] == 11
+    # Models that hold many records end their batch sooner: memory stays bounded.
+    monkeypatch.setattr(sources, "MAX_RECORDS_PER_BATCH", 6)
+    path.write_text("".join(json.dumps({"id": f"org/d{i}", "cardData": {"datasets": [f"set{j}" for j in range(i)]}})
+                            + "\n" for i in range(6)))
+    batches = list(HfJsonl(path).batches(strict=False, records_per_batch=None))
+    assert [(batch.models, counts.records) for batch, counts in batches] == [(3, 6), (2, 9), (1, 6)]
 
 
 def test_pipeline_batches_counts_and_reports(tmp_path):

@@ -32,6 +32,10 @@ def _records(units: Iterator[tuple[str, Any]], convert) -> Iterator[Item]:
 # batches. A 1M-model CLI ingest, interleaved runs: 6-10 % less time than in batches of 100,000 models (not whole
 # groups), with 1.5-2.4 s less CPU; 17.8-18.8 s against 19.2-19.6 s in 100k-record batches (~52k models).
 MODELS_PER_BATCH = 1 << 17
+# Whatever its models hold (a model may list thousands of datasets or bases), a batch ends with the model that takes
+# it to this many records, so that memory stays bounded; such a batch is not whole groups. The synthetic snapshot has
+# 1.92 records per model.
+MAX_RECORDS_PER_BATCH = 4 * MODELS_PER_BATCH
 
 
 class HfJsonl(InputFile):
@@ -49,7 +53,8 @@ class HfJsonl(InputFile):
     def batches(self, strict: bool, records_per_batch: int | None) -> Iterator[tuple[Batch, Counts]]:
         """What :func:`pipeline.collect` makes of this source's records, with plain models added to the batch
         without building their records (:func:`hf_model.add_plain`); batches end between models, after
-        ``records_per_batch`` records, or by default after MODELS_PER_BATCH models."""
+        ``records_per_batch`` records, or by default after MODELS_PER_BATCH models (or MAX_RECORDS_PER_BATCH
+        records, if that comes first)."""
         source, add_plain = self.source, hf_model.add_plain
         by_models = records_per_batch is None
         # A line adds one model at most and a record at least, so a batch that is k models short needs k more
@@ -77,8 +82,8 @@ class HfJsonl(InputFile):
                     counts.self_loops.extend([model_id] * loops)
             if counts.records >= enough:
                 short = MODELS_PER_BATCH - batch.models if by_models else 0
-                if short > 0:
-                    enough = counts.records + short
+                if short > 0 and counts.records < MAX_RECORDS_PER_BATCH:
+                    enough = min(counts.records + short, MAX_RECORDS_PER_BATCH)
                     continue
                 counts.position = self.position
                 yield batch, counts
