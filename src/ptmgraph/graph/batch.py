@@ -148,13 +148,20 @@ class Batch:
             raise TypeError(f"not a ptmgraph record: {kind.__name__}")
         self._put(kind, identity(record), record, _merged)
 
-    def _put(self, kind: type, key: Hashable, value: Any, merged: Callable[[Any, Any], Any]) -> None:
-        """Keep ``value`` under ``key``, merged into what the batch already holds there (later non-null wins)."""
+    def _put(self, kind: type, key: Hashable, value: Any, merged: Callable[[Any, Any], Any],
+             repeats: _Repeats | None = None) -> None:
+        """Keep ``value`` under ``key``, merged into what the batch already holds there (later non-null wins); a
+        repeated key is also told to ``repeats``."""
         bucket = self._records.get(kind)
         if bucket is None:
             bucket = self._records[kind] = {}
         old = bucket.get(key)
-        bucket[key] = value if old is None else merged(old, value)
+        if old is None:
+            bucket[key] = value
+        else:
+            if repeats is not None:
+                repeats.add(len(bucket), key, old, value)
+            bucket[key] = merged(old, value)
         self._built = None
 
     # Models and lineage edges are kept as the values their records hold (the two kinds an ingest has millions of),
@@ -163,16 +170,7 @@ class Batch:
         """A model as the values of :class:`~ptmgraph.domain.Model`'s fields, in order: only values that the
         record would hold unchanged (a plain id, tuples of strings, counts >= 0). Returns the model's key."""
         key = d.node_key(values[0])
-        bucket = self._records.get(d.Model)
-        if bucket is None:
-            bucket = self._records[d.Model] = {}
-        old = bucket.get(key)
-        if old is None:
-            bucket[key] = values
-        else:
-            self._repeats.add(len(bucket), key, old, values)
-            bucket[key] = _merged_values(old, values)
-        self._built = None
+        self._put(d.Model, key, values, _merged_values, self._repeats)
         return key
 
     def add_lineage_values(self, child: str, parent: str, relation: str, provenance: str, confidence: float,
