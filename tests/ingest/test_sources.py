@@ -179,9 +179,7 @@ def test_leaderboard_edges_go_to_the_family_root(tmp_path):
 def test_hf_jsonl_batches_hold_whole_node_groups_of_models_by_default(tmp_path, monkeypatch):
     """Without a batch size, a snapshot's batches end after MODELS_PER_BATCH distinct models (a model given twice
     counts once, its lineage records not at all), so that each write's COPY fills whole LadybugDB node groups."""
-    from ptmgraph.ingest import sources
-
-    monkeypatch.setattr(sources, "MODELS_PER_BATCH", 4)
+    monkeypatch.setattr(HfJsonl, "models_per_batch", 4)
     path = tmp_path / "snapshot.jsonl"
     objects = [{"id": f"org/m{i}", "cardData": {"base_model": f"org/m{i - 1}"} if i else {}} for i in range(10)]
     objects.insert(2, {"id": "org/m1", "downloads": 5})  # a repeat: still four models in the first batch
@@ -196,7 +194,7 @@ def test_hf_jsonl_batches_hold_whole_node_groups_of_models_by_default(tmp_path, 
         report = pipeline.run(store, HfJsonl(path), "x", parallel=False)
         assert report.records == 22 and store.stats().nodes["Model"] == 11
     # Models that hold many records end their batch sooner: memory stays bounded.
-    monkeypatch.setattr(sources, "MAX_RECORDS_PER_BATCH", 6)
+    monkeypatch.setattr(HfJsonl, "max_records_per_batch", 6)
     path.write_text("".join(json.dumps({"id": f"org/d{i}", "cardData": {"datasets": [f"set{j}" for j in range(i)]}})
                             + "\n" for i in range(6)))
     batches = list(HfJsonl(path).batches(strict=False, records_per_batch=None))

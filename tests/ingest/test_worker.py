@@ -129,24 +129,30 @@ def test_a_worker_only_for_large_picklable_inputs(tmp_path):
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads process states from /proc (Linux)")
-def test_the_reader_process_does_not_outlive_a_killed_writer(tmp_path):
+@pytest.mark.parametrize("source, batch_size", [("HfJsonl", "10"), ("SmallParts", "None")],
+                         ids=["one reader", "readers of parts"])
+def test_the_reader_process_does_not_outlive_a_killed_writer(tmp_path, source, batch_size):
     snapshot = tmp_path / "snapshot.jsonl"
     snapshot.write_text("".join(json.dumps({"id": f"org/m{i}"}) + "\n" for i in range(5_000)))
-    script = ("import multiprocessing, sys, time\n"
+    script = ("import multiprocessing, os, sys, time\n"
               "from ptmgraph.ingest import worker\n"
               "from ptmgraph.ingest.sources import HfJsonl\n"
-              "batches = worker.batches(HfJsonl(sys.argv[1]), False, 10)\n"
-              "next(batches)\n"  # the reader is running, and will find the queue full
-              "print(multiprocessing.active_children()[0].pid, flush=True)\n"
+              "from tests.ingest.small_parts import SmallParts\n"
+              "os.cpu_count = lambda: 2\n"
+              f"batches = worker.batches({source}(sys.argv[1]), False, {batch_size})\n"
+              "next(batches)\n"  # the readers are running, and will find their queues full
+              "print(*(child.pid for child in multiprocessing.active_children()), flush=True)\n"
               "time.sleep(120)\n")
-    writer = subprocess.Popen([sys.executable, "-c", script, str(snapshot)], stdout=subprocess.PIPE, text=True)
-    reader = int(writer.stdout.readline())
+    writer = subprocess.Popen([sys.executable, "-c", script, str(snapshot)], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[2])
+    readers = [int(pid) for pid in writer.stdout.readline().split()]
+    assert len(readers) == (1 if source == "HfJsonl" else 2)
     writer.send_signal(signal.SIGKILL)
     writer.wait()
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and _running(reader):
+    while time.monotonic() < deadline and any(map(_running, readers)):
         time.sleep(0.2)
-    assert not _running(reader), "the reader process is still running after its writer was killed"
+    assert not any(map(_running, readers)), "a reader process is still running after its writer was killed"
     left = list(handoff.SHARED_MEMORY.glob(f"{handoff.PREFIX}{writer.pid}-*"))
     assert not left, "the reader left the killed writer's batch files in shared memory"
 

@@ -43,7 +43,7 @@ def folder(base: Path | None = None) -> Iterator[Path | None]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def pack(tables: Tables, where: Path | None, number: int) -> tuple:
+def pack(tables: Tables, where: Path | None, number: str) -> tuple:
     """What the reader puts in the queue for one batch: the file it wrote the tables to, or the tables themselves."""
     if where is None:
         return ("tables", tables)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -10,7 +11,7 @@ from ptmgraph import domain as d
 from ptmgraph.errors import InvalidRecord
 from ptmgraph.graph.batch import Batch
 from ptmgraph.ingest import hf_model
-from ptmgraph.ingest.files import InputFile
+from ptmgraph.ingest.files import InputFile, Span
 from ptmgraph.ingest.pipeline import BAD_UNIT, Counts, Skipped, guarded, take
 
 Item = d.Record | Skipped
@@ -42,6 +43,8 @@ class HfJsonl(InputFile):
     """One Hub ModelInfo JSON object per line (``ptmgraph ingest hub --save`` writes this format)."""
 
     name = "hf-jsonl"
+    models_per_batch = MODELS_PER_BATCH
+    max_records_per_batch = MAX_RECORDS_PER_BATCH
 
     def __iter__(self) -> Iterator[Item]:
         return _records(self.jsonl(), lambda obj: hf_model.records(obj, self.source))
@@ -50,19 +53,28 @@ class HfJsonl(InputFile):
     def source(self) -> str:
         return f"hf-jsonl:{self.path.name}"
 
-    def batches(self, strict: bool, records_per_batch: int | None) -> Iterator[tuple[Batch, Counts]]:
+    def parts(self) -> list[Span]:
+        """The snapshot cut into parts that separate reader processes can batch (:meth:`batches` with ``span``):
+        ``models_per_batch`` lines each, so that each part is one batch of whole node groups, as one reader makes
+        them, when every line is another model (as in a snapshot of the Hub)."""
+        return self.spans(itertools.repeat(self.models_per_batch))
+
+    def batches(self, strict: bool, records_per_batch: int | None,
+                span: Span | None = None) -> Iterator[tuple[Batch, Counts]]:
         """What :func:`pipeline.collect` makes of this source's records, with plain models added to the batch
         without building their records (:func:`hf_model.add_plain`); batches end between models, after
-        ``records_per_batch`` records, or by default after MODELS_PER_BATCH models (or MAX_RECORDS_PER_BATCH
-        records, if that comes first)."""
+        ``records_per_batch`` records, or by default after ``models_per_batch`` models (or
+        ``max_records_per_batch`` records, if that comes first). ``span`` reads that part of the file only (see
+        :meth:`parts`)."""
         source, add_plain = self.source, hf_model.add_plain
         by_models = records_per_batch is None
         # A line adds one model at most and a record at least, so a batch that is k models short needs k more
         # records first: its models are counted only then, not on every line.
-        full = MODELS_PER_BATCH if records_per_batch is None else records_per_batch
+        most = self.max_records_per_batch
+        full = self.models_per_batch if records_per_batch is None else records_per_batch
         enough = full
         batch, counts = Batch(), Counts()
-        for number, obj in self.json_lines():
+        for number, obj in self.json_lines(span):
             added = None
             if type(obj) is dict:
                 try:
@@ -81,9 +93,9 @@ class HfJsonl(InputFile):
                 if loops:
                     counts.self_loops.extend([model_id] * loops)
             if counts.records >= enough:
-                short = MODELS_PER_BATCH - batch.models if by_models else 0
-                if short > 0 and counts.records < MAX_RECORDS_PER_BATCH:
-                    enough = min(counts.records + short, MAX_RECORDS_PER_BATCH)
+                short = self.models_per_batch - batch.models if by_models else 0
+                if short > 0 and counts.records < most:
+                    enough = min(counts.records + short, most)
                     continue
                 counts.position = self.position
                 yield batch, counts
