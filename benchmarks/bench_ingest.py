@@ -4,10 +4,10 @@
     python benchmarks/bench_ingest.py --models 1000000
 
 Prints records/s (records = the typed records the sources produce: models, lineage edges, licences, usages),
-with and without the final checkpoint the store makes when it closes. ``--in-process`` turns the reader process
-off, to compare. ``--timeline`` shows when each write and checkpoint ran. ``--store-alone`` also times the store by
-itself: the same batches, read and built before the clock starts, written through the same pipeline (what the ingest
-would take with a reader that cost nothing).
+with and without the final checkpoint the store makes when it closes. ``--in-process`` turns the reader processes
+off, and ``--readers 1`` reads the snapshot with one instead of two, to compare. ``--timeline`` shows when each
+write and checkpoint ran. ``--store-alone`` also times the store by itself: the same batches, read and built before
+the clock starts, written through the same pipeline (what the ingest would take with readers that cost nothing).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ptmgraph.graph.batch import Batch
 from ptmgraph.graph.embedded import EmbeddedStore
-from ptmgraph.ingest import pipeline
+from ptmgraph.ingest import pipeline, worker
 from ptmgraph.ingest.sources import GhLicenses, HfJsonl, Leaderboard, ReuseCsv
 from ptmgraph.ingest.synthetic import generate
 from scratch import scratch
@@ -106,6 +106,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=None,
                     help="records per batch (default: each source's own rule, as the CLI's --batch-size)")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--readers", type=int, default=worker.READERS,
+                    help=f"reader processes for a snapshot read in parts (default {worker.READERS}; 1 to compare)")
     ap.add_argument("--in-process", action="store_true",
                     help="read the input in this process (default: a reader process for large files)")
     ap.add_argument("--timeline", action="store_true",
@@ -113,6 +115,7 @@ def main() -> None:
     ap.add_argument("--store-alone", action="store_true",
                     help="also time the store alone: the batches built first, then written (needs ~1 GB per 1M models)")
     args = ap.parse_args()
+    worker.READERS = args.readers
     work = scratch("ptmgraph-bench-ingest-")
     results: dict[str, object] = {}
 

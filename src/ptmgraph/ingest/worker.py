@@ -1,9 +1,11 @@
-"""Reads a source in a second process, so that parsing and building rows overlap with the store's writes.
+"""Reads a source in other processes, so that parsing and building rows overlap with the store's writes.
 
-A process rather than a thread: both halves are partly Python, and the GIL would take turns between them. The
-worker sends finished batches as Arrow tables (in shared memory where there is some: see :mod:`handoff`) through a
-queue of at most QUEUE_DEPTH batches, so memory stays bounded whatever the input size; the writer side is the one
-that calls the store.
+Processes rather than threads: both halves are partly Python, and the GIL would take turns between them. A reader
+sends finished batches as Arrow tables (in shared memory where there is some: see :mod:`handoff`) through a queue,
+and the queues hold at most QUEUE_DEPTH batches in all, so memory stays bounded whatever the input size; the writer
+side is the one that calls the store. A source that can be cut into parts (a snapshot: ``parts()``) is read by
+READERS processes, each reading every READERS-th part, and the writer takes the parts in the file's order, so the
+graph is the one a single reader gives (a later line of a model still wins).
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ QUEUE_DEPTH = 4
 # 4.7-5.0 s after ten.
 MERGE_BATCHES = QUEUE_DEPTH
 # A snapshot read in parts (``parts()``) by two readers, niced so that the writer, the ingest's critical path, gets a
-# core whenever it wants one and the readers take what it leaves: a 1M-model ingest on 2 cores, seven interleaved
-# pairs of runs, took 0.2-1.1 s less than with one reader (18.1-20.1 s against 19.0-21.0 s). Niced, one reader
-# was slower (20.3 s against 19.8): it is the critical path while the writer waits for the first batches. Not
-# niced, two readers were slower too (20.4-22.0 s against 19.8-20.8): they slowed the writer's COPYs.
+# core whenever it wants one and the readers take what it leaves: bench_ingest's 1M-model ingest on 2 cores, six
+# interleaved pairs of runs, took 0.2-1.1 s less than with one reader (18.2-20.1 s against 19.0-21.0 s). Niced, one
+# reader was slower (20.3 s against 19.8): it is the critical path while the writer waits for the first batches. Not
+# niced, two readers were slower too (CLI: 21.3-22.0 s against 20.7-20.8): they slowed the writer's COPYs.
 READERS = 2
 READER_NICENESS = 19
 
