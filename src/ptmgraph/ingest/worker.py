@@ -40,9 +40,9 @@ QUEUE_DEPTH = 4
 # 4.7-5.0 s after ten.
 MERGE_BATCHES = QUEUE_DEPTH
 # A snapshot read in parts (``parts()``) by two readers, niced so that the writer, the ingest's critical path, gets a
-# core whenever it wants one and the readers take what it leaves: bench_ingest's 1M-model ingest on 2 cores, six
-# interleaved pairs of runs, took 0.2-1.1 s less than with one reader (18.2-20.1 s against 19.0-21.0 s). Niced, one
-# reader was slower (20.3 s against 19.8): it is the critical path while the writer waits for the first batches. Not
+# core whenever it wants one and the readers take what it leaves: bench_ingest's 1M-model ingest on 2 cores took less
+# time than with one reader in each of nine interleaved pairs (in a quick hour 18.2-20.1 s against 19.0-21.0 s). One
+# niced reader was slower (20.3 s against 19.8): it is the critical path while the writer waits for its batches. Not
 # niced, two readers were slower too (CLI: 21.3-22.0 s against 20.7-20.8): they slowed the writer's COPYs.
 READERS = 2
 READER_NICENESS = 19
