@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from ptmgraph.errors import InvalidRecord
 from ptmgraph.graph.embedded import EmbeddedStore
-from ptmgraph.ingest import files, handoff, pipeline, worker
+from ptmgraph.ingest import files, pipeline
 from ptmgraph.ingest.files import InputFile
 from tests.ingest.small_parts import SmallParts
-from tests.ingest.test_worker import DUMP, _slow_after_the_first, write_mixed_snapshot
+from tests.ingest.test_worker import DUMP, spy_on_the_writer, write_mixed_snapshot
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -44,13 +44,8 @@ def test_parts_cover_the_file_line_by_line(tmp_path, lines, newline_at_end, size
 def test_readers_in_parts_write_the_graph_and_report_that_reading_here_gives(tmp_path, monkeypatch):
     shm = tmp_path / "shm"
     shm.mkdir()
-    monkeypatch.setattr(handoff, "SHARED_MEMORY", shm)
+    unpacked, merged = spy_on_the_writer(monkeypatch, shm)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)  # two readers even on one core
-    files_read, merged = [], []
-    monkeypatch.setattr(handoff, "unpack", lambda p, unpack=handoff.unpack: files_read.append(p[1]) or unpack(p))
-    monkeypatch.setattr(worker, "merged_tables", lambda parts, merge=worker.merged_tables: merged.append(len(parts))
-                        or merge(parts))
-    monkeypatch.setattr(worker, "_next", _slow_after_the_first(worker._next))
     snapshot = tmp_path / "snapshot.jsonl"
     write_mixed_snapshot(snapshot)
     lines = snapshot.read_text().splitlines()
@@ -65,7 +60,7 @@ def test_readers_in_parts_write_the_graph_and_report_that_reading_here_gives(tmp
         with EmbeddedStore(tmp_path / name, read_only=True) as store:
             graphs.append([store.query(q).rows for q in DUMP])
     here, there = reports
-    assert {os.path.basename(path).split("-")[1] for path in files_read} == {"0", "1"}, "not two readers"
+    assert {os.path.basename(packed[1]).split("-")[1] for packed in unpacked} == {"0", "1"}, "not two readers"
     assert max(merged) > 1, "the writer never merged the batches it found waiting"
     assert graphs[1] == graphs[0]
     for name in ("records", "skipped", "problems", "self_loops", "lineage_edges", "cycles"):

@@ -56,17 +56,12 @@ def ingest(tmp_path, name, snapshot, parallel):
 def test_worker_writes_the_same_graph_and_report_as_reading_here(tmp_path, monkeypatch, handoff_room):
     shm = tmp_path / "shm"
     shm.mkdir()
-    monkeypatch.setattr(handoff, "SHARED_MEMORY", shm if handoff_room else tmp_path / "no-shm")
-    packed, merged = [], []
-    monkeypatch.setattr(handoff, "unpack", lambda p, unpack=handoff.unpack: packed.append(p[0]) or unpack(p))
-    monkeypatch.setattr(worker, "merged_tables", lambda parts, merge=worker.merged_tables: merged.append(len(parts))
-                        or merge(parts))
-    monkeypatch.setattr(worker, "_next", _slow_after_the_first(worker._next))
+    unpacked, merged = spy_on_the_writer(monkeypatch, shm if handoff_room else tmp_path / "no-shm")
     snapshot = tmp_path / "snapshot.jsonl"
     write_mixed_snapshot(snapshot)
     here, graph_here = ingest(tmp_path, "here", snapshot, parallel=False)
     there, graph_there = ingest(tmp_path, "worker", snapshot, parallel=True)
-    assert packed and set(packed) == {"file" if handoff_room else "tables"}
+    assert unpacked and {packed[0] for packed in unpacked} == {"file" if handoff_room else "tables"}
     assert max(merged) > 1, "the writer never merged the batches it found waiting"
     assert not list(shm.iterdir()), "batch files outlived the ingest"
     assert graph_there == graph_here
@@ -77,6 +72,18 @@ def test_worker_writes_the_same_graph_and_report_as_reading_here(tmp_path, monke
     assert there.self_loops == ["org/self"]
     assert there.position == snapshot.stat().st_size
     assert next(row for row in graph_there[0] if row[0] == "org/m5")[4] == 999
+
+
+def spy_on_the_writer(monkeypatch, shared_memory):
+    """Batch files go to ``shared_memory``; returns the lists that collect what the writer unpacks and how many
+    batches each of its writes merged. The writer is slow after its first batch, so that the next ones wait."""
+    monkeypatch.setattr(handoff, "SHARED_MEMORY", shared_memory)
+    unpacked, merged = [], []
+    monkeypatch.setattr(handoff, "unpack", lambda p, unpack=handoff.unpack: unpacked.append(p) or unpack(p))
+    monkeypatch.setattr(worker, "merged_tables", lambda parts, merge=worker.merged_tables: merged.append(len(parts))
+                        or merge(parts))
+    monkeypatch.setattr(worker, "_next", _slow_after_the_first(worker._next))
+    return unpacked, merged
 
 
 def _slow_after_the_first(next_message):
