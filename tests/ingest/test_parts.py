@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ptmgraph.errors import InvalidRecord
 from ptmgraph.graph.embedded import EmbeddedStore
-from ptmgraph.ingest import files, pipeline
+from ptmgraph.ingest import files, pipeline, worker
 from ptmgraph.ingest.files import InputFile
 from tests.ingest.small_parts import SmallParts
 from tests.ingest.test_worker import DUMP, spy_on_the_writer, write_mixed_snapshot
@@ -45,7 +45,7 @@ def test_readers_in_parts_write_the_graph_and_report_that_reading_here_gives(tmp
     shm = tmp_path / "shm"
     shm.mkdir()
     unpacked, merged = spy_on_the_writer(monkeypatch, shm)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # two readers even on one core
+    monkeypatch.setattr(worker, "cores", lambda: 2)  # two readers even on one core
     snapshot = tmp_path / "snapshot.jsonl"
     write_mixed_snapshot(snapshot)
     lines = snapshot.read_text().splitlines()
@@ -74,7 +74,7 @@ def test_readers_in_parts_write_the_graph_and_report_that_reading_here_gives(tmp
 
 
 def test_strict_stops_at_the_bad_line_of_a_later_part_after_writing_the_parts_before_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(worker, "cores", lambda: 2)
     snapshot = tmp_path / "snapshot.jsonl"
     lines = [json.dumps({"id": f"org/m{i}"}) for i in range(200)]
     lines[149] = '{"id": '  # line 150, in the fourth part (lines 121-160), which the second reader reads

@@ -127,7 +127,7 @@ def test_a_worker_only_for_large_picklable_inputs(tmp_path):
     small.write_text('{"id": "a/b"}\n')
     assert not worker.worth_it(HfJsonl(small))
     assert not worker.worth_it([object()])  # no size: an in-memory stream stays here
-    assert worker.worth_it(DyingSource()) == ((os.cpu_count() or 1) > 1)
+    assert worker.worth_it(DyingSource()) == (worker.cores() > 1)
 
     class Unpicklable(DyingSource):
         pass  # a class local to a function cannot be pickled
@@ -145,7 +145,7 @@ def test_the_reader_process_does_not_outlive_a_killed_writer(tmp_path, source, b
               "from ptmgraph.ingest import worker\n"
               "from ptmgraph.ingest.sources import HfJsonl\n"
               "from tests.ingest.small_parts import SmallParts\n"
-              "os.cpu_count = lambda: 2\n"
+              "worker.cores = lambda: 2\n"
               f"batches = worker.batches({source}(sys.argv[1]), False, {batch_size})\n"
               "next(batches)\n"  # the readers are running, and will find their queues full
               "print(*(child.pid for child in multiprocessing.active_children()), flush=True)\n"

@@ -48,11 +48,18 @@ READERS = 2
 READER_NICENESS = 19
 
 
+def cores() -> int:
+    """The cores this process may run on (a container or ``taskset`` may allow fewer than the machine has)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def worth_it(items: Iterable[Any]) -> bool:
     """A worker pays off for a large input file on a machine with a second core; the source must be picklable
     (file sources are: they are a path and a position)."""
     size = getattr(items, "size", None)
-    if not isinstance(size, int) or size < WORTH_IT_BYTES or (os.cpu_count() or 1) < 2:
+    if not isinstance(size, int) or size < WORTH_IT_BYTES or cores() < 2:
         return False
     try:
         pickle.dumps(items)
@@ -65,7 +72,7 @@ def batches(items: Iterable[Any], strict: bool, records_per_batch: int | None) -
     """The same (batch, counts) stream as :func:`pipeline.collect`, produced in reader processes: READERS of
     them for a source that can be read in parts (``parts()``) when batches follow its own rule, one otherwise."""
     parts = items.parts() if records_per_batch is None and callable(getattr(items, "parts", None)) else None
-    readers = min(READERS, os.cpu_count() or 1, len(parts)) if parts else 1
+    readers = min(READERS, cores(), len(parts)) if parts else 1
     with handoff.folder() as where:
         yield from _batches(items, strict, records_per_batch, where, parts if readers > 1 else None, readers)
 
