@@ -150,7 +150,8 @@ StrictOption = Annotated[bool, typer.Option("--strict", help="Stop at the first 
 FileArgument = Annotated[str, typer.Argument(help="The input file.")]
 BatchOption = Annotated[int | None, typer.Option(
     "--batch-size", min=1, help="Records per atomic write. Default: 131,072 models (2^17, whole LadybugDB node groups) "
-                                "for hf-jsonl, 100,000 records for the others.")]
+                                "for hf-jsonl, which two reader processes then read in parts, and 100,000 records "
+                                "for the others.")]
 
 
 def _ingest(kind: str, path: str, strict: bool, as_json: bool, batch_size: int | None) -> None:
