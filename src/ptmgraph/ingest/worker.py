@@ -71,8 +71,10 @@ def worth_it(items: Iterable[Any]) -> bool:
 def batches(items: Iterable[Any], strict: bool, records_per_batch: int | None) -> Iterator[tuple[Batch, Any]]:
     """The same (batch, counts) stream as :func:`pipeline.collect`, produced in reader processes: READERS of
     them for a source that can be read in parts (``parts()``) when batches follow its own rule, one otherwise."""
-    parts = items.parts() if records_per_batch is None and callable(getattr(items, "parts", None)) else None
-    readers = min(READERS, cores(), len(parts)) if parts else 1
+    readers = min(READERS, cores())
+    by_parts = readers > 1 and records_per_batch is None and callable(getattr(items, "parts", None))
+    parts = items.parts() if by_parts else None  # a scan of the whole file: only where parts will be read apart
+    readers = min(readers, len(parts)) if parts else 1
     with handoff.folder() as where:
         yield from _batches(items, strict, records_per_batch, where, parts if readers > 1 else None, readers)
 
