@@ -3,11 +3,12 @@ must be exactly what the rules say, spelled however the sources spell them."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ptmgraph import domain as d
-from ptmgraph.graph.batch import Batch
+from ptmgraph.graph.batch import TRANSPOSED_ROWS, Batch
 
 # A few names in several spellings (one key, many ids), plus the values that imply nothing.
 _NAMES = st.sampled_from(["MIT", "mit", "Mit", "apache-2.0", "Apache-2.0", "org", "Org", "ORG", "other", "", None])
@@ -53,3 +54,19 @@ def test_an_implied_edge_and_an_explicit_record_of_it_are_one_edge():
     _, edges = batch.tables()
     rows = edges[("LICENSED_AS", "Model", "License")].to_pylist()
     assert [(r["from"], r["to"], r["to_id"], r["source"]) for r in rows] == [("a/m", "mit", "mit", "explicit")]
+
+
+@pytest.mark.parametrize("n", [1, TRANSPOSED_ROWS - 1, TRANSPOSED_ROWS, TRANSPOSED_ROWS + 1, 3 * TRANSPOSED_ROWS + 5])
+def test_every_row_of_a_large_batch_keeps_its_values_in_its_columns(n):
+    """Rows become columns a block at a time: no row may be lost, doubled or shifted at a block's edge."""
+    models = [d.Model(f"Org/Model-{i}", author=f"org{i % 7}", downloads=i, likes=n - i, tags=(f"t{i}",),
+                      gated=i % 2 == 0, source=f"test:{i}") for i in range(n)]
+    lineage = [d.Lineage(f"Org/Model-{i}", f"Org/Model-{i // 2}", d.Relation.FINETUNE, confidence=i / n,
+                         source=f"test:{i}") for i in range(1, n)]
+    nodes, edges = Batch.of([*models, *lineage]).tables()
+    rows = nodes["Model"].to_pylist()
+    assert [(r["id"], r["author"], r["downloads"], r["likes"], r["tags"], r["gated"], r["source"]) for r in rows] == \
+        [(m.id, m.author, m.downloads, m.likes, list(m.tags), m.gated, m.source) for m in models]
+    derived = edges.get(("DERIVED_FROM", "Model", "Model"))
+    got = [] if derived is None else [(e["from_id"], e["to_id"], e["confidence"], e["source"]) for e in derived.to_pylist()]
+    assert got == [(e.child, e.parent, e.confidence, e.source) for e in lineage]

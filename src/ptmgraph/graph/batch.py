@@ -24,6 +24,7 @@ from ptmgraph.graph import schema as s
 Row = dict[str, Any]
 EdgeGroup = tuple[str, str, str]  # (rel type, from label, to label)
 EDGE_ENDS = ("from", "to", "from_id", "to_id")  # keys and ids of the two endpoints, before the rel's own columns
+TRANSPOSED_ROWS = 256  # rows turned into columns at a time (see _transposed)
 ARROW_TYPES = {
     s.STRING: pa.string(), s.INT64: pa.int64(), s.DOUBLE: pa.float64(), s.BOOLEAN: pa.bool_(),
     s.STRING_LIST: pa.list_(pa.string()),
@@ -109,9 +110,13 @@ class _Table:
 
 
 def _transposed(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
-    """Rows → columns. One pass per column: ``zip(*rows)`` makes an iterator per row, which for a batch's hundred
-    thousand rows took twice as long."""
-    return [list(map(itemgetter(i), rows)) for i in range(width)]
+    """Rows → columns, a block of rows at a time: a pass per column over a batch's hundred thousand rows (each
+    pass out of the core's caches) took twice as long, and so did ``zip(*rows)`` over all of them at once."""
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    for start in range(0, len(rows), TRANSPOSED_ROWS):
+        for column, values in zip(columns, zip(*rows[start:start + TRANSPOSED_ROWS])):
+            column.extend(values)
+    return columns
 
 
 class Batch:
