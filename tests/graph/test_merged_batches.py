@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ptmgraph import domain as d
-from ptmgraph.graph.batch import Batch, merged_tables
+from ptmgraph.graph.batch import Batch, ends_in_batch, merged_tables
 from ptmgraph.graph.embedded import EmbeddedStore
 
 _IDS = st.sampled_from(["Org/M1", "org/m1", "org/M2", "Org/m3", "other/m4"])
@@ -37,12 +37,23 @@ def _one_after_another(parts):
     return tuple({name: list(rows.values()) for name, rows in side.items()} for side in out)
 
 
+def _vouched_ends_are_nodes_of_the_batch(tables) -> None:
+    """A store skips looking up (and making stubs for) the ends a batch vouches for: each must be one of its nodes."""
+    nodes, edges = tables
+    for (_, from_label, to_label), table in edges.items():
+        for end, label in (("from", from_label), ("to", to_label)):
+            if end in ends_in_batch(table):
+                assert set(table.column(end).to_pylist()) <= set(nodes[label].column("key").to_pylist()), end
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(_RECORDS, max_size=8), min_size=1, max_size=4))
 def test_merged_tables_are_the_parts_one_after_another(records):
     parts = [Batch.of(part).tables() for part in records]
     merged = merged_tables(parts)
     want = _one_after_another(parts)
+    for tables in (*parts, merged):
+        _vouched_ends_are_nodes_of_the_batch(tables)
     for side in (0, 1):
         assert set(merged[side]) == set(want[side])
         for name, table in merged[side].items():
@@ -116,3 +127,22 @@ def test_writing_merged_batches_leaves_the_graph_writing_them_in_turn_leaves(tmp
     nodes = {(row[0], row[1]): row for row in in_turn[0]}
     assert nodes[("Model", "org/a")][5] == 5 and nodes[("Model", "org/a")][4] == "MIT"
     assert nodes[("Model", "base/x")][3] is False and nodes[("Author", "org")][2] == "ORG"
+
+
+def test_a_batch_vouches_for_the_ends_it_holds_and_only_those():
+    """The ingest's common case must be vouched for (else the store hashes every key again), and nothing more."""
+    models = [d.Model("org/base", author="Org", license="MIT"), d.Model("org/tuned", author="org", license="mit")]
+    inside = d.Lineage("org/tuned", "org/base", "finetune", "declared-card", 1.0, "s1")
+    outside = d.Lineage("org/tuned", "elsewhere/base", "finetune", "declared-card", 1.0, "s1")
+    vouched = {group[0]: ends_in_batch(table) for group, table in Batch.of([*models, inside]).tables()[1].items()}
+    assert vouched == {"AUTHORED_BY": {"from", "to"}, "LICENSED_AS": {"from", "to"}, "DERIVED_FROM": {"from", "to"}}
+    elsewhere = d.LicensedAs("x/y", "gpl-3.0")  # a licence record for a model the batch does not hold
+    parts = [Batch.of([*models, outside]).tables(), Batch.of([*models, inside, elsewhere]).tables()]
+    for tables in parts:
+        _vouched_ends_are_nodes_of_the_batch(tables)
+    assert ends_in_batch(parts[0][1][("DERIVED_FROM", "Model", "Model")]) == {"from"}
+    assert ends_in_batch(parts[1][1][("LICENSED_AS", "Model", "License")]) == frozenset()
+    merged = merged_tables(parts)[1]
+    assert ends_in_batch(merged[("DERIVED_FROM", "Model", "Model")]) == {"from"}
+    assert ends_in_batch(merged[("AUTHORED_BY", "Model", "Author")]) == {"from", "to"}
+    assert ends_in_batch(merged[("LICENSED_AS", "Model", "License")]) == frozenset()

@@ -25,6 +25,10 @@ Row = dict[str, Any]
 EdgeGroup = tuple[str, str, str]  # (rel type, from label, to label)
 EDGE_ENDS = ("from", "to", "from_id", "to_id")  # keys and ids of the two endpoints, before the rel's own columns
 TRANSPOSED_ROWS = 256  # rows turned into columns at a time (see _transposed)
+# An edge table's schema metadata: the ends ("from", "to") whose every key is a node of the same batch (see
+# ends_in_batch).
+ENDS_IN_BATCH = b"ptmgraph.ends_in_batch"
+NO_ENDS: frozenset[str] = frozenset()
 ARROW_TYPES = {
     s.STRING: pa.string(), s.INT64: pa.int64(), s.DOUBLE: pa.float64(), s.BOOLEAN: pa.bool_(),
     s.STRING_LIST: pa.list_(pa.string()),
@@ -71,15 +75,19 @@ class _Table:
         self.rows: dict[Hashable, list[Any]] = {}
         self._columns: list[Sequence[Any]] | None = None  # set by load(), one sequence per name
         self._identity: tuple[int, ...] = (0,)
+        self.ends_in_batch: frozenset[str] | None = None  # of an edge table: None until rows come
 
-    def load(self, columns: list[Sequence[Any] | pa.Array], identity: tuple[int, ...]) -> None:
+    def load(self, columns: list[Sequence[Any] | pa.Array], identity: tuple[int, ...],
+             ends_in_batch: frozenset[str] = NO_ENDS) -> None:
         """Rows given as columns (one per name: Python values, or an Arrow array of the column's type), each row's
         identity made of the ``identity`` columns; rows must be distinct. Identities are only built if a later
-        :meth:`add` needs them."""
+        :meth:`add` needs them. ``ends_in_batch``: the edge ends the caller knows to be nodes of this batch."""
+        ends = ends_in_batch if self.ends_in_batch is None else self.ends_in_batch & ends_in_batch
         if self.rows or self._columns is not None:
             self._add_columns(columns, identity)
         else:
             self._columns, self._identity = columns, identity
+        self.ends_in_batch = ends
 
     def _add_columns(self, columns: list[Sequence[Any] | pa.Array], identity: tuple[int, ...]) -> None:
         columns = [c.to_pylist() if isinstance(c, pa.Array) else c for c in columns]
@@ -89,6 +97,8 @@ class _Table:
             self.add(key, list(values))
 
     def add(self, identity: Hashable, values: list[Any]) -> None:
+        """One row (an edge added this way vouches for none of its ends)."""
+        self.ends_in_batch = NO_ENDS
         if self._columns is not None:  # rows from now on: the loaded columns become rows first
             columns, self._columns = self._columns, None
             self._add_columns(columns, self._identity)
@@ -105,8 +115,21 @@ class _Table:
             columns: Iterable[Any] = self._columns
         else:
             columns = _transposed(list(self.rows.values()), len(self.names))
-        return pa.table([values if isinstance(values, pa.Array) else pa.array(values, type=ARROW_TYPES[kind])
-                         for values, kind in zip(columns, types, strict=True)], names=list(self.names))
+        table = pa.table([values if isinstance(values, pa.Array) else pa.array(values, type=ARROW_TYPES[kind])
+                          for values, kind in zip(columns, types, strict=True)], names=list(self.names))
+        return _with_ends_in_batch(table, self.ends_in_batch or NO_ENDS)
+
+
+def ends_in_batch(edges: pa.Table) -> frozenset[str]:
+    """The ends of an edge table (``"from"``, ``"to"``) whose every key is a node of the batch the table came with:
+    a store need not look those up (nor make stubs for them). Known where the batch built the table from its own
+    models (each model's author and licence; lineage between models of the batch), else none."""
+    metadata = edges.schema.metadata or {}
+    return frozenset(end for end in metadata.get(ENDS_IN_BATCH, b"").decode().split(",") if end)
+
+
+def _with_ends_in_batch(edges: pa.Table, ends: frozenset[str]) -> pa.Table:
+    return edges.replace_schema_metadata({ENDS_IN_BATCH: ",".join(sorted(ends)).encode()} if ends else None)
 
 
 def _transposed(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
@@ -207,8 +230,8 @@ class Batch:
         if self._built is None:
             nodes: dict[str, _Table] = {}
             edges: dict[EdgeGroup, _Table] = {}
-            sink = _Sink(nodes, edges)
             models = self._records.get(d.Model)
+            sink = _Sink(nodes, edges, models or {})
             if models:
                 _models(models, sink, self._repeats)
             for kind, contribute in _CONTRIBUTORS:
@@ -245,8 +268,12 @@ class Batch:
 class _Sink:
     """Where contributors put rows: one :class:`_Table` per node label and per edge group."""
 
-    def __init__(self, nodes: dict[str, _Table], edges: dict[EdgeGroup, _Table]) -> None:
-        self._nodes, self._edges = nodes, edges
+    def __init__(self, nodes: dict[str, _Table], edges: dict[EdgeGroup, _Table], models: dict[str, Any]) -> None:
+        self._nodes, self._edges, self._models = nodes, edges, models
+
+    def are_models(self, keys: Iterable[str]) -> bool:
+        """Are these keys all models of the batch (rows of its Model table: _models writes every one)?"""
+        return all(map(self._models.__contains__, keys))
 
     def node_table(self, label: str) -> _Table:
         table = self._nodes.get(label)
@@ -367,7 +394,11 @@ def _implied(sink: _Sink, keys: pa.Array, ids: pa.Array, targets: pa.Array, labe
     if not distinct:
         rows = _one_row_each(pa.table(columns, names=list(table.names)), ("from", "to", "disc"))
         columns = [column.combine_chunks() for column in rows.columns]
-    table.load(columns, identity=(0, 1, 4))
+    # Each edge runs from a model of the batch to a node loaded just above.
+    table.load(columns, identity=(0, 1, 4), ends_in_batch=_BOTH_ENDS)
+
+
+_BOTH_ENDS = frozenset(("from", "to"))
 
 
 def _empty_strings(n: int) -> pa.Array:
@@ -383,7 +414,8 @@ def _lineage(bucket: dict[tuple[str, str, str], tuple[Any, ...]], sink: _Sink) -
     sink.edge_table("DERIVED_FROM", "Model", "Model").load(
         [children, parents, child_ids, parent_ids, provenance_column, relations, provenance_column, confidences,
          sources],
-        identity=(0, 1, 4))
+        identity=(0, 1, 4),
+        ends_in_batch=frozenset(end for end, keys in (("from", children), ("to", parents)) if sink.are_models(keys)))
 
 
 def _repos(bucket: dict[str, d.Repo], sink: _Sink) -> None:
@@ -466,7 +498,13 @@ def merged_tables(parts: Sequence[Tables]) -> Tables:
         names = dict.fromkeys(name for part in parts for name in part[side])
         for name in names:
             tables = [part[side][name] for part in parts if name in part[side]]
-            merged[side][name] = _one_row_each(pa.concat_tables(tables), identity) if len(tables) > 1 else tables[0]
+            if len(tables) == 1:
+                merged[side][name] = tables[0]
+                continue
+            table = _one_row_each(pa.concat_tables(tables), identity)
+            if side == 1:  # the merged nodes hold each part's: an end that every part's nodes hold, they hold too
+                table = _with_ends_in_batch(table, frozenset.intersection(*map(ends_in_batch, tables)))
+            merged[side][name] = table
     return merged
 
 
