@@ -494,21 +494,31 @@ def merged_tables(parts: Sequence[Tables]) -> Tables:
     if len(parts) == 1:
         return parts[0]
     merged: Tables = ({}, {})
+    apart = set()  # labels of which no node is in two parts
     for side, identity in enumerate(_IDENTITY_COLUMNS):
         names = dict.fromkeys(name for part in parts for name in part[side])
         for name in names:
             tables = [part[side][name] for part in parts if name in part[side]]
-            if len(tables) == 1:
-                merged[side][name] = tables[0]
+            whole = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+            if side == 0:
+                merged[side][name] = table = _one_row_each(whole, identity) if len(tables) > 1 else whole
+                if table is whole:
+                    apart.add(name)
                 continue
-            table = _one_row_each(pa.concat_tables(tables), identity)
-            if side == 1:  # the merged nodes hold each part's: an end that every part's nodes hold, they hold too
-                table = _with_ends_in_batch(table, frozenset.intersection(*map(ends_in_batch, tables)))
-            merged[side][name] = table
+            # The merged nodes hold each part's: an end that every part's nodes hold, they hold too. And an edge in two
+            # parts would have such an end's node in both: where that label's nodes are apart, the edges are too (the
+            # check costs a hash of every edge's start, a million of them per million models).
+            ends = frozenset.intersection(*map(ends_in_batch, tables))
+            _, from_label, to_label = name
+            if len(tables) > 1 and not any(end in ends and label in apart
+                                           for end, label in (("from", from_label), ("to", to_label))):
+                whole = _one_row_each(whole, identity)
+            merged[side][name] = _with_ends_in_batch(whole, ends)
     return merged
 
 
 def _one_row_each(table: pa.Table, identity: tuple[str, ...]) -> pa.Table:
+    """One row per identity (merged as the batch merges them); the table itself where its rows are distinct."""
     if pc.count_distinct(table.column(identity[0])).as_py() == table.num_rows:
         return table  # distinct in the first column already (a model key; an edge's start, mostly)
     ids = identity_strings([table.column(name) for name in identity])
