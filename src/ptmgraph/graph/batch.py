@@ -494,7 +494,7 @@ def merged_tables(parts: Sequence[Tables]) -> Tables:
     if len(parts) == 1:
         return parts[0]
     merged: Tables = ({}, {})
-    apart = set()  # labels of which no node is in two parts
+    apart: set[str] = set()  # labels of which no node is in two parts
     for side, identity in enumerate(_IDENTITY_COLUMNS):
         names = dict.fromkeys(name for part in parts for name in part[side])
         for name in names:
