@@ -68,5 +68,6 @@ def test_every_row_of_a_large_batch_keeps_its_values_in_its_columns(n):
     assert [(r["id"], r["author"], r["downloads"], r["likes"], r["tags"], r["gated"], r["source"]) for r in rows] == \
         [(m.id, m.author, m.downloads, m.likes, list(m.tags), m.gated, m.source) for m in models]
     derived = edges.get(("DERIVED_FROM", "Model", "Model"))
-    got = [] if derived is None else [(e["from_id"], e["to_id"], e["confidence"], e["source"]) for e in derived.to_pylist()]
+    derived_rows = [] if derived is None else derived.to_pylist()
+    got = [(e["from_id"], e["to_id"], e["confidence"], e["source"]) for e in derived_rows]
     assert got == [(e.child, e.parent, e.confidence, e.source) for e in lineage]
