@@ -120,8 +120,7 @@ def _expected_tables(records):
                                           (m.license, "License", "LICENSED_AS", [m.source])):
             if target:
                 merge(tables[label], d.node_key(target), [d.node_key(target), target, False])
-                merge(tables[rel], (m.key, d.node_key(target)), [m.key, d.node_key(target), m.id, target, "",
-                                                                  *extra])
+                merge(tables[rel], (m.key, d.node_key(target)), [m.key, d.node_key(target), m.id, target, *extra])
     for r in records:
         if isinstance(r, (d.Author, d.License)):
             merge(tables[type(r).__name__], d.node_key(r.id), [d.node_key(r.id), r.id, False])
@@ -131,10 +130,10 @@ def _expected_tables(records):
     for r in records:
         if isinstance(r, d.LicensedAs):
             k, lk = d.node_key(r.subject), d.node_key(r.license)
-            merge(tables["LICENSED_AS"], (k, lk), [k, lk, r.subject, r.license, "", r.source])
+            merge(tables["LICENSED_AS"], (k, lk), [k, lk, r.subject, r.license, r.source])
         elif isinstance(r, d.AuthoredBy):
             k, ak = d.node_key(r.model), d.node_key(r.author)
-            merge(tables["AUTHORED_BY"], (k, ak), [k, ak, r.model, r.author, ""])
+            merge(tables["AUTHORED_BY"], (k, ak), [k, ak, r.model, r.author])
     return {name: list(rows.values()) for name, rows in tables.items() if rows}
 
 

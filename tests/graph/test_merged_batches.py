@@ -32,7 +32,8 @@ def _one_after_another(parts):
             for name, table in part[side].items():
                 rows = out[side].setdefault(name, {})
                 for row in table.to_pylist():
-                    old = rows.setdefault(tuple(row[c] for c in identity), dict(row))
+                    # An edge table without a disc column: its edges are told apart by their ends alone.
+                    old = rows.setdefault(tuple(row.get(c) for c in identity), dict(row))
                     old.update((k, v) for k, v in row.items() if v is not None)
     return tuple({name: list(rows.values()) for name, rows in side.items()} for side in out)
 

@@ -72,6 +72,19 @@ def test_edges_bind_both_ends_by_key_then_merge_on_disc():
     assert stats.edges_created == 1 and stats.stubs_created == 2
 
 
+def test_edges_that_cannot_repeat_between_two_nodes_merge_on_their_ends_alone():
+    store, driver, _ = make(counting)
+    store.write(Batch.of([d.Model("Org/M", author="Org", license="MIT", source="s1")]))
+    (licence,) = driver.statements("LICENSED_AS")
+    assert licence.cypher == (
+        "UNWIND $rows AS r MATCH (a:Model {key: r.f}) MATCH (b:License {key: r.t}) "
+        "MERGE (a)-[e:LICENSED_AS]->(b) SET e += r.props")
+    assert licence.params["rows"] == [{"f": "org/m", "t": "mit", "props": {"source": "s1"}}]
+    (author,) = driver.statements("AUTHORED_BY")
+    assert "MERGE (a)-[e:AUTHORED_BY]->(b)" in author.cypher
+    assert author.params["rows"] == [{"f": "org/m", "t": "org", "props": {}}]
+
+
 def test_transient_errors_are_retried_with_backoff():
     failures = {"left": 2}
 

@@ -47,7 +47,7 @@ class Edge:
 
     @property
     def identity(self) -> tuple[str, str, str]:
-        return (self.from_key, self.to_key, self.props["disc"])
+        return (self.from_key, self.to_key, self.props.get("disc", ""))
 
 
 def _merged(old: Any, new: Any) -> Any:
@@ -295,11 +295,15 @@ class _Sink:
             key = d.node_key(identifier)
             table.add(key, [key, identifier, False])
 
-    def edge(self, rel: str, from_label: str, to_label: str, from_id: str, to_id: str, disc: str,
-             props: Iterable[Any] = ()) -> None:
+    def edge(self, rel: str, from_label: str, to_label: str, from_id: str, to_id: str, props: Iterable[Any] = (),
+             disc: str | None = None) -> None:
+        """One edge; ``disc`` for a relationship that has one (:attr:`~ptmgraph.graph.schema.RelTable.identity`)."""
         from_key, to_key = d.node_key(from_id), d.node_key(to_id)
-        self.edge_table(rel, from_label, to_label).add((from_key, to_key, disc),
-                                                        [from_key, to_key, from_id, to_id, disc, *props])
+        table = self.edge_table(rel, from_label, to_label)
+        if disc is None:
+            table.add((from_key, to_key), [from_key, to_key, from_id, to_id, *props])
+        else:
+            table.add((from_key, to_key, disc), [from_key, to_key, from_id, to_id, disc, *props])
 
 
 _MODEL_VALUES = attrgetter("id", *(name for name, _ in s.MODEL.props))
@@ -387,23 +391,18 @@ def _implied(sink: _Sink, keys: pa.Array, ids: pa.Array, targets: pa.Array, labe
         named_keys, named_ids = list(named), list(named.values())
     sink.node_table(label).load([named_keys, named_ids, [False] * len(named_keys)], identity=(0,))
     to_keys = pa.array(spelled_keys, type=pa.string()).take(pc.index_in(picked, value_set=spellings))
-    columns = [keys.filter(chosen), to_keys, ids.filter(chosen), picked, _empty_strings(len(picked))]
+    columns = [keys.filter(chosen), to_keys, ids.filter(chosen), picked]
     if sources is not None:
         columns.append(sources.filter(chosen))
     table = sink.edge_table(rel, "Model", label)
     if not distinct:
-        rows = _one_row_each(pa.table(columns, names=list(table.names)), ("from", "to", "disc"))
+        rows = _one_row_each(pa.table(columns, names=list(table.names)), ("from", "to"))
         columns = [column.combine_chunks() for column in rows.columns]
     # Each edge runs from a model of the batch to a node loaded just above.
-    table.load(columns, identity=(0, 1, 4), ends_in_batch=_BOTH_ENDS)
+    table.load(columns, identity=(0, 1), ends_in_batch=_BOTH_ENDS)
 
 
 _BOTH_ENDS = frozenset(("from", "to"))
-
-
-def _empty_strings(n: int) -> pa.Array:
-    """``n`` empty strings (the ``disc`` of an edge that needs none) without converting ``n`` Python strings."""
-    return pa.StringArray.from_buffers(n, pa.py_buffer(bytes(4 * (n + 1))), pa.py_buffer(b""))
 
 
 def _lineage(bucket: dict[tuple[str, str, str], tuple[Any, ...]], sink: _Sink) -> None:
@@ -425,7 +424,7 @@ def _repos(bucket: dict[str, d.Repo], sink: _Sink) -> None:
     for r in bucket.values():
         sink.named("License", r.licenses or ())
         for licence in r.licenses or ():
-            sink.edge("LICENSED_AS", "Repo", "License", r.id, licence, "", (r.source,))
+            sink.edge("LICENSED_AS", "Repo", "License", r.id, licence, (r.source,))
 
 
 def _flags(bucket: dict[str, d.Flag], sink: _Sink) -> None:
@@ -434,7 +433,7 @@ def _flags(bucket: dict[str, d.Flag], sink: _Sink) -> None:
         table.add(key, [key, f.id, False, f.kind, f.severity.value, f.summary, f.detector, f.evidence, f.created_at,
                         f.references])
     for f in bucket.values():
-        sink.edge("HAS_FLAG", f.subject_kind.value, "Flag", f.subject, f.id, "")
+        sink.edge("HAS_FLAG", f.subject_kind.value, "Flag", f.subject, f.id)
 
 
 def _each(contribute: Callable[[Any, _Sink], None]) -> Callable[[dict[Hashable, Any], _Sink], None]:
@@ -447,7 +446,7 @@ def _each(contribute: Callable[[Any, _Sink], None]) -> Callable[[dict[Hashable, 
 
 def _uses(u: d.Uses, sink: _Sink) -> None:
     where = f"{u.file}:{u.line}" if u.file else ""
-    sink.edge("USES", "Repo", "Model", u.repo, u.model, where, (u.file, u.line, u.source))
+    sink.edge("USES", "Repo", "Model", u.repo, u.model, (u.file, u.line, u.source), disc=where)
 
 
 # Explicit records come after the facts models (built first, by _models) and repos imply, so they win where both
@@ -460,13 +459,13 @@ _CONTRIBUTORS: tuple[tuple[type, Callable[[Any, _Sink], None]], ...] = (
     (d.Dataset, lambda bucket, sink: sink.named("Dataset", (ds.id for ds in bucket.values()))),
     (d.Lineage, _lineage),
     (d.Uses, _each(_uses)),
-    (d.TrainedOn, _each(lambda t, sink: sink.edge("TRAINED_ON", "Model", "Dataset", t.model, t.dataset, "",
+    (d.TrainedOn, _each(lambda t, sink: sink.edge("TRAINED_ON", "Model", "Dataset", t.model, t.dataset,
                                                   (t.source,)))),
     (d.LicensedAs, _each(lambda la, sink: sink.edge("LICENSED_AS", la.subject_kind.value, "License", la.subject,
-                                                    la.license, "", (la.source,)))),
-    (d.AuthoredBy, _each(lambda a, sink: sink.edge("AUTHORED_BY", "Model", "Author", a.model, a.author, ""))),
+                                                    la.license, (la.source,)))),
+    (d.AuthoredBy, _each(lambda a, sink: sink.edge("AUTHORED_BY", "Model", "Author", a.model, a.author))),
     (d.InheritedFlag, _each(lambda f, sink: sink.edge("INHERITS", f.subject_kind.value, "Flag", f.subject, f.flag,
-                                                      "", (f.via, f.relation, f.depth)))),
+                                                      (f.via, f.relation, f.depth)))),
 )
 
 _IDENTITIES: dict[type, Callable[[Any], Hashable]] = {
@@ -484,7 +483,6 @@ _IDENTITIES: dict[type, Callable[[Any], Hashable]] = {
 
 
 Tables = tuple[dict[str, pa.Table], dict[EdgeGroup, pa.Table]]
-_IDENTITY_COLUMNS = (("key",), ("from", "to", "disc"))  # of node tables, of edge tables
 
 
 def merged_tables(parts: Sequence[Tables]) -> Tables:
@@ -495,9 +493,10 @@ def merged_tables(parts: Sequence[Tables]) -> Tables:
         return parts[0]
     merged: Tables = ({}, {})
     apart: set[str] = set()  # labels of which no node is in two parts
-    for side, identity in enumerate(_IDENTITY_COLUMNS):
+    for side in (0, 1):
         names = dict.fromkeys(name for part in parts for name in part[side])
         for name in names:
+            identity = ("key",) if side == 0 else s.REL_TABLES[name[0]].identity
             tables = [part[side][name] for part in parts if name in part[side]]
             whole = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
             if side == 0:

@@ -43,7 +43,7 @@ from ptmgraph.graph.lineage import Direction, LineageHit, RepoHit, cycle_groups
 from ptmgraph.graph.lineage_index import LineageIndex
 from ptmgraph.graph.store import GraphStore, QueryResult, WriteStats, check_parameters
 
-STORE_FORMAT = 2  # 2: Meta.lineage_generation
+STORE_FORMAT = 2  # 2: Meta.lineage_generation (the schema has its own version: schema.SCHEMA_VERSION)
 DB_FILE = "graph.lbdb"
 MARKER = "ptmgraph-store.json"
 INDEX_DIR = "lineage-index"
@@ -83,8 +83,8 @@ def _ddl() -> list[str]:
         statements.append(f"CREATE NODE TABLE IF NOT EXISTS {table.label}({cols}, PRIMARY KEY(key))")
     for rel in s.REL_TABLES.values():
         pairs = ", ".join(f"FROM {a} TO {b}" for a, b in rel.pairs)
-        cols = ", ".join(f"{name} {kind}" for name, kind in rel.columns)
-        statements.append(f"CREATE REL TABLE IF NOT EXISTS {rel.type}({pairs}, {cols})")
+        cols = "".join(f", {name} {kind}" for name, kind in rel.columns)
+        statements.append(f"CREATE REL TABLE IF NOT EXISTS {rel.type}({pairs}{cols})")
     return statements
 
 
@@ -353,28 +353,29 @@ class EmbeddedStore(GraphStore):
         # `(a {key: c_from})-[e]->(b {key: c_to})`, is planned as a hash join over every stored edge of the type
         # (0.5-0.8 s per probe at 1M edges, even for one row; this form takes 4 ms).
         pattern = (f"(a:{from_label}) WHERE a.key = c_from MATCH (a)-[e:{rel.type}]->(b:{to_label}) "
-                   "WHERE b.key = c_to AND e.disc = c_disc")
-        names = ["from", "to", "disc", *(name for name, _ in rel.props)]
+                   f"WHERE b.key = c_to{' AND e.disc = c_disc' if rel.discriminated else ''}")
+        names = ["from", "to", *(name for name, _ in rel.columns)]
+        identity = len(rel.identity)  # the first columns of `names`
         rows = edges.select(names)
         probed = rows if new_from is None else rows.filter(pc.invert(new_from))
         found = None
         if probed.num_rows:
-            probe = pa.table({"c_from": probed.column("from"), "c_to": probed.column("to"),
-                              "c_disc": probed.column("disc")})
-            returned = ", ".join(["c_from", "c_to", "c_disc", *(f"e.{name}" for name, _ in rel.props)])
+            probe = pa.table({f"c_{name}": probed.column(name) for name in rel.identity})
+            returned = ", ".join([*(f"c_{name}" for name in rel.identity), *(f"e.{name}" for name, _ in rel.props)])
             found = self._conn.execute(f"LOAD FROM $t MATCH {pattern} RETURN {returned}",
                                        {"t": probe}).get_as_arrow()
         options = f" (from='{from_label}', to='{to_label}')" if len(rel.pairs) > 1 else ""
         if found is None or not found.num_rows:
             self._conn.execute(f"COPY {rel.type} FROM $t{options}", {"t": rows})
             return rows.num_rows, 0
-        stored_mask = pc.is_in(identity_strings(rows.columns[:3]), value_set=identity_strings(found.columns[:3]))
+        stored_mask = pc.is_in(identity_strings(rows.columns[:identity]),
+                               value_set=identity_strings(found.columns[:identity]))
         new = rows.filter(pc.invert(stored_mask))
         if new.num_rows:
             self._conn.execute(f"COPY {rel.type} FROM $t{options}", {"t": new})
-        stored = _rows_by_key(found, names, key_columns=3)
+        stored = _rows_by_key(found, names, key_columns=identity)
         old = [row for row in rows.filter(stored_mask).to_pylist()
-               if _changes(row, stored[(row["from"], row["to"], row["disc"])], names)]
+               if _changes(row, stored[tuple(row[name] for name in rel.identity)], names)]
         if old and rel.props:
             sets = ", ".join(f"e.{name} = coalesce(c_{name}, e.{name})" for name, _ in rel.props)
             self._conn.execute(f"LOAD FROM $t MATCH {pattern} SET {sets}",
