@@ -43,7 +43,7 @@ from ptmgraph.graph.lineage import Direction, LineageHit, RepoHit, cycle_groups
 from ptmgraph.graph.lineage_index import LineageIndex
 from ptmgraph.graph.store import GraphStore, QueryResult, WriteStats, check_parameters
 
-STORE_FORMAT = 2  # 2: Meta.lineage_generation (the schema has its own version: schema.SCHEMA_VERSION)
+STORE_FORMAT = 2  # 2: Meta.lineage_generation
 DB_FILE = "graph.lbdb"
 MARKER = "ptmgraph-store.json"
 INDEX_DIR = "lineage-index"
