@@ -126,7 +126,7 @@ def _expected_tables(records):
             merge(tables[type(r).__name__], d.node_key(r.id), [d.node_key(r.id), r.id, False])
     for (child, parent, provenance), (c, p, relation, confidence, source) in edges.items():
         merge(tables["DERIVED_FROM"], (child, parent, provenance),
-              [child, parent, c, p, provenance, relation, provenance, confidence, source])
+              [child, parent, c, p, relation, provenance, confidence, source])
     for r in records:
         if isinstance(r, d.LicensedAs):
             k, lk = d.node_key(r.subject), d.node_key(r.license)

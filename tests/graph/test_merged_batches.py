@@ -28,11 +28,11 @@ def _one_after_another(parts):
     """The reference: every row of every part in order, one per identity, later non-null values win."""
     out = ({}, {})
     for part in parts:
-        for side, identity in ((0, ("key",)), (1, ("from", "to", "disc"))):
+        for side, identity in ((0, ("key",)), (1, ("from", "to", "disc", "provenance"))):
             for name, table in part[side].items():
                 rows = out[side].setdefault(name, {})
                 for row in table.to_pylist():
-                    # An edge table without a disc column: its edges are told apart by their ends alone.
+                    # USES are told apart by disc, DERIVED_FROM by provenance, the others by their ends alone.
                     old = rows.setdefault(tuple(row.get(c) for c in identity), dict(row))
                     old.update((k, v) for k, v in row.items() if v is not None)
     return tuple({name: list(rows.values()) for name, rows in side.items()} for side in out)
@@ -101,8 +101,8 @@ def test_a_later_record_of_a_model_keeps_the_edges_its_earlier_records_imply():
 def _dump(store):
     return [store.query(q).rows for q in (
         "MATCH (n) RETURN label(n) AS l, n.key, n.id, n.stub, n.license, n.downloads, n.source ORDER BY l, n.key",
-        "MATCH (a)-[e]->(b) RETURN label(e) AS t, a.key, b.key, b.id, e.disc, e.source, e.relation "
-        "ORDER BY t, a.key, b.key, e.disc",
+        "MATCH (a)-[e]->(b) RETURN label(e) AS t, a.key, b.key, b.id, e.provenance, e.source, e.relation "
+        "ORDER BY t, a.key, b.key, e.provenance",
     )]
 
 

@@ -58,7 +58,7 @@ def test_rows_are_sent_in_transactions_of_5000():
     assert stats.nodes_created == 12_001
 
 
-def test_edges_bind_both_ends_by_key_then_merge_on_disc():
+def test_edges_bind_both_ends_by_key_then_merge_on_what_tells_them_apart():
     store, driver, _ = make(counting)
     stats = store.write(Batch.of([d.Lineage("a/Child", "b/Parent", "adapter", "adapter-config", 0.8)]))
     stubs = driver.statements("ON CREATE SET n.id = r.id, n.stub = true")
@@ -66,9 +66,9 @@ def test_edges_bind_both_ends_by_key_then_merge_on_disc():
     (edge,) = driver.statements("DERIVED_FROM")[-1:]
     assert edge.cypher == (
         "UNWIND $rows AS r MATCH (a:Model {key: r.f}) MATCH (b:Model {key: r.t}) "
-        "MERGE (a)-[e:DERIVED_FROM {disc: r.disc}]->(b) SET e += r.props")
-    assert edge.params["rows"] == [{"f": "a/child", "t": "b/parent", "disc": "adapter-config", "props": {
-        "relation": "adapter", "provenance": "adapter-config", "confidence": 0.8, "source": ""}}]
+        "MERGE (a)-[e:DERIVED_FROM {provenance: r.provenance}]->(b) SET e += r.props")
+    assert edge.params["rows"] == [{"f": "a/child", "t": "b/parent", "provenance": "adapter-config", "props": {
+        "relation": "adapter", "confidence": 0.8, "source": ""}}]
     assert stats.edges_created == 1 and stats.stubs_created == 2
 
 

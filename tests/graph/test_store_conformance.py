@@ -80,13 +80,20 @@ def test_newer_facts_update_and_nulls_keep(store):
 
 def test_an_edge_is_its_two_ends_unless_its_type_tells_repeats_apart(store):
     """LICENSED_AS (as AUTHORED_BY, TRAINED_ON, HAS_FLAG, INHERITS) is one edge per pair of nodes, which a later
-    record updates; USES (as DERIVED_FROM) may hold several times between two nodes, told apart by ``disc``."""
+    record updates; USES may hold several times between two nodes, told apart by ``disc``, and DERIVED_FROM too,
+    told apart by its provenance."""
     store.write(Batch.of([d.Model(LLAMA, license="llama2", source="s1"), d.Uses("a/b", LLAMA, "x.py", 1)]))
     store.write(Batch.of([d.LicensedAs(LLAMA, "LLAMA2", source="s2"), d.Uses("a/b", LLAMA, "x.py", 2),
                           d.Uses("a/b", LLAMA, "x.py", 1)]))
     assert store.query("MATCH (:Model)-[e:LICENSED_AS]->(l:License) RETURN l.key, e.source").rows == [["llama2", "s2"]]
     assert store.query("MATCH (:Repo)-[u:USES]->(:Model) RETURN u.line, u.disc ORDER BY u.line").rows == [
         [1, "x.py:1"], [2, "x.py:2"]]
+    store.write(Batch.of([d.Lineage(CHAT, LLAMA, "finetune", "declared-card", 1.0, "s1"),
+                          d.Lineage(CHAT, LLAMA, "finetune", "name-inferred", 0.6, "s2")]))
+    store.write(Batch.of([d.Lineage(CHAT, LLAMA, "adapter", "declared-card", 1.0, "s3")]))
+    assert store.query("MATCH (:Model)-[e:DERIVED_FROM]->(:Model) RETURN e.provenance, e.relation, e.source "
+                       "ORDER BY e.provenance").rows == [["declared-card", "adapter", "s3"],
+                                                         ["name-inferred", "finetune", "s2"]]
 
 
 def test_a_stub_takes_the_latest_spelling_and_a_real_model_keeps_its_own(store):

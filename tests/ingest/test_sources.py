@@ -258,8 +258,8 @@ def test_hf_jsonl_batches_equal_what_the_records_give(tmp_path_factory, objects,
             graph = [store.query(q).rows for q in (
                 "MATCH (m:Model) RETURN m.key, m.id, m.stub, m.author, m.license, m.downloads, m.tags, m.has_card, "
                 "m.architectures, m.files ORDER BY m.key",
-                "MATCH (a)-[e]->(b) RETURN label(e), a.key, b.key, e.disc, e.relation, e.source ORDER BY "
-                "label(e), a.key, b.key, e.disc",
+                "MATCH (a)-[e]->(b) RETURN label(e), a.key, b.key, e.provenance, e.relation, e.source ORDER BY "
+                "label(e), a.key, b.key, e.provenance",
                 "MATCH (n) RETURN label(n), n.key, n.id, n.stub ORDER BY label(n), n.key")]
         return graph, (report.records, report.skipped, report.problems, report.self_loops, report.lineage_edges)
 

@@ -45,10 +45,6 @@ class Edge:
     to_id: str
     props: Row
 
-    @property
-    def identity(self) -> tuple[str, str, str]:
-        return (self.from_key, self.to_key, self.props.get("disc", ""))
-
 
 def _merged(old: Any, new: Any) -> Any:
     """``new`` with ``old``'s values where ``new`` does not know (None)."""
@@ -254,13 +250,15 @@ class Batch:
 
     @property
     def edges(self) -> dict[EdgeGroup, dict[tuple[str, str, str], Edge]]:
-        """Edge tables as :class:`Edge` rows keyed by identity."""
+        """Edge tables as :class:`Edge` rows keyed by identity (both keys, and what tells the edge apart from others
+        between the same two nodes, or "")."""
         out: dict[EdgeGroup, dict[tuple[str, str, str], Edge]] = {}
         for group, table in self.tables()[1].items():
+            told_apart_by = s.REL_TABLES[group[0]].told_apart_by
             rows = {}
             for row in table.to_pylist():
                 edge = Edge(row.pop("from"), row.pop("from_id"), row.pop("to"), row.pop("to_id"), row)
-                rows[edge.identity] = edge
+                rows[(edge.from_key, edge.to_key, "" if told_apart_by is None else row[told_apart_by])] = edge
             out[group] = rows
         return out
 
@@ -295,15 +293,19 @@ class _Sink:
             key = d.node_key(identifier)
             table.add(key, [key, identifier, False])
 
-    def edge(self, rel: str, from_label: str, to_label: str, from_id: str, to_id: str, props: Iterable[Any] = (),
-             disc: str | None = None) -> None:
-        """One edge; ``disc`` for a relationship that has one (:attr:`~ptmgraph.graph.schema.RelTable.identity`)."""
+    def edge(self, rel: str, from_label: str, to_label: str, from_id: str, to_id: str,
+             props: Iterable[Any] = ()) -> None:
+        """One edge, ``props`` in the rel's column order."""
         from_key, to_key = d.node_key(from_id), d.node_key(to_id)
-        table = self.edge_table(rel, from_label, to_label)
-        if disc is None:
-            table.add((from_key, to_key), [from_key, to_key, from_id, to_id, *props])
-        else:
-            table.add((from_key, to_key, disc), [from_key, to_key, from_id, to_id, disc, *props])
+        values = [from_key, to_key, from_id, to_id, *props]
+        told_apart_at = _TOLD_APART_AT.get(rel)
+        self.edge_table(rel, from_label, to_label).add(
+            (from_key, to_key) if told_apart_at is None else (from_key, to_key, values[told_apart_at]), values)
+
+
+# Where in an edge row (ends first) the property that tells edges between two nodes apart is, for the rels with one.
+_TOLD_APART_AT = {rel.type: len(EDGE_ENDS) + [name for name, _ in rel.columns].index(rel.told_apart_by)
+                  for rel in s.REL_TABLES.values() if rel.told_apart_by is not None}
 
 
 _MODEL_VALUES = attrgetter("id", *(name for name, _ in s.MODEL.props))
@@ -409,11 +411,9 @@ def _lineage(bucket: dict[tuple[str, str, str], tuple[Any, ...]], sink: _Sink) -
     # The identity holds both keys and the provenance already; by columns, as for models.
     children, parents, provenances = _transposed(list(bucket), 3)
     child_ids, parent_ids, relations, confidences, sources = _transposed(list(bucket.values()), 5)
-    provenance_column = pa.array(provenances, type=pa.string())
     sink.edge_table("DERIVED_FROM", "Model", "Model").load(
-        [children, parents, child_ids, parent_ids, provenance_column, relations, provenance_column, confidences,
-         sources],
-        identity=(0, 1, 4),
+        [children, parents, child_ids, parent_ids, relations, provenances, confidences, sources],
+        identity=(0, 1, _TOLD_APART_AT["DERIVED_FROM"]),
         ends_in_batch=frozenset(end for end, keys in (("from", children), ("to", parents)) if sink.are_models(keys)))
 
 
@@ -446,7 +446,7 @@ def _each(contribute: Callable[[Any, _Sink], None]) -> Callable[[dict[Hashable, 
 
 def _uses(u: d.Uses, sink: _Sink) -> None:
     where = f"{u.file}:{u.line}" if u.file else ""
-    sink.edge("USES", "Repo", "Model", u.repo, u.model, (u.file, u.line, u.source), disc=where)
+    sink.edge("USES", "Repo", "Model", u.repo, u.model, (where, u.file, u.line, u.source))
 
 
 # Explicit records come after the facts models (built first, by _models) and repos imply, so they win where both

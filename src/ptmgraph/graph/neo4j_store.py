@@ -44,9 +44,9 @@ STUB_UPSERT = ("UNWIND $rows AS r MERGE (n:{label} {{key: r.key}}) ON CREATE SET
                "ON MATCH SET n.id = CASE WHEN n.stub THEN r.id ELSE n.id END")
 EDGE_UPSERT = (
     "UNWIND $rows AS r MATCH (a:{from_label} {{key: r.f}}) MATCH (b:{to_label} {{key: r.t}}) "
-    "MERGE (a)-[e:{rel}{disc}]->(b) SET e += r.props"
+    "MERGE (a)-[e:{rel}{apart}]->(b) SET e += r.props"
 )
-DISC = " {disc: r.disc}"  # in EDGE_UPSERT, for a relationship that has a disc
+APART = " {{{name}: r.{name}}}"  # in EDGE_UPSERT: the property that tells edges between two nodes apart, if any
 _EXPAND_RETURN = ("WHERE $rels IS NULL OR e.relation IN $rels RETURN k AS from_key, {end}.key AS key, {end}.id AS id, "
                   "e.relation AS relation, e.provenance AS provenance, {end}.stub AS stub")
 EXPAND = {
@@ -201,10 +201,10 @@ class Neo4jStore(GraphStore):
                                 (to_label, [(e.to_key, e.to_id) for e in edges.values()])):
                 stubs = [{"key": key, "id": ident} for key, ident in dict(ends).items()]
                 stats.stubs_created += self._chunks(STUB_UPSERT.format(label=label), stubs, "nodes_created")
-            discriminated = s.REL_TABLES[rel].discriminated
-            rows = [_edge_row(e, discriminated) for e in edges.values()]
+            apart = s.REL_TABLES[rel].told_apart_by
+            rows = [_edge_row(e, apart) for e in edges.values()]
             cypher = EDGE_UPSERT.format(from_label=from_label, to_label=to_label, rel=rel,
-                                        disc=DISC if discriminated else "")
+                                        apart="" if apart is None else APART.format(name=apart))
             created = self._chunks(cypher, rows, "relationships_created")
             stats.edges_created += created
             stats.edges_updated += len(rows) - created
@@ -320,9 +320,11 @@ def _props(row: Row, skip: tuple[str, ...]) -> Row:
     return {k: v for k, v in row.items() if v is not None and k not in skip}
 
 
-def _edge_row(edge: Edge, discriminated: bool) -> Row:
-    row = {"f": edge.from_key, "t": edge.to_key, "props": _props(edge.props, ("disc",))}
-    return {**row, "disc": edge.props["disc"]} if discriminated else row
+def _edge_row(edge: Edge, apart: str | None) -> Row:
+    """The edge's keys, the property MERGE matches it on (``apart``, if any), and the rest to SET."""
+    if apart is None:
+        return {"f": edge.from_key, "t": edge.to_key, "props": _props(edge.props, ())}
+    return {"f": edge.from_key, "t": edge.to_key, apart: edge.props[apart], "props": _props(edge.props, (apart,))}
 
 
 def _plain(value: Any) -> Any:

@@ -3,15 +3,14 @@
 Every node has ``key`` (the case-folded id, unique) and ``id`` (as declared) and ``stub`` (true for a placeholder
 created because an edge pointed at something no source has described yet). A relationship is identified by its two
 endpoints, so that writing the same fact twice leaves one edge; the two that may hold several times between the
-same nodes (DERIVED_FROM, once per provenance; USES, once per file and line) also have ``disc``, part of their
-identity.
+same nodes are told apart by one property more: DERIVED_FROM by its ``provenance``, USES by ``disc`` (file and line).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 3  # 3: disc only on the relationships that need it
+SCHEMA_VERSION = 3  # 3: no disc but on USES (DERIVED_FROM is told apart by its provenance)
 
 STRING = "STRING"
 INT64 = "INT64"
@@ -35,19 +34,21 @@ class RelTable:
     type: str
     pairs: tuple[tuple[str, str], ...]  # (from label, to label)
     props: tuple[tuple[str, str], ...]
-    # Several edges between the same two nodes, told apart by ``disc``. The others would store an empty ``disc`` on
-    # every edge, which is not free: with it on the author and licence edges, the embedded store's final checkpoint
-    # of 1M models took 4.0-4.9 s against 3.3-3.6 s without (batches built first, three interleaved pairs).
-    discriminated: bool = False
+    # The property that tells apart several edges between the same two nodes, for a type that may have them. A
+    # separate column for it on every type (an empty string where the ends suffice, a copy of DERIVED_FROM's
+    # provenance) was not free: the embedded store's final checkpoint of 1M models took 4.0-4.9 s with it on the
+    # author and licence edges against 3.3-3.6 s without (batches built first, three interleaved pairs).
+    told_apart_by: str | None = None
 
     @property
     def columns(self) -> tuple[tuple[str, str], ...]:
-        return (("disc", STRING), *self.props) if self.discriminated else self.props
+        """The stored properties, in table order: all of ``props`` (an edge has no implicit ones, unlike a node)."""
+        return self.props
 
     @property
     def identity(self) -> tuple[str, ...]:
         """The columns of an edge table (ends first, then :attr:`columns`) that identify an edge."""
-        return ("from", "to", "disc") if self.discriminated else ("from", "to")
+        return ("from", "to") if self.told_apart_by is None else ("from", "to", self.told_apart_by)
 
 
 MODEL = NodeTable(
@@ -92,10 +93,11 @@ DERIVED_FROM = RelTable(
     "DERIVED_FROM",
     (("Model", "Model"),),
     (("relation", STRING), ("provenance", STRING), ("confidence", DOUBLE), ("source", STRING)),
-    discriminated=True,
+    told_apart_by="provenance",
 )
-USES = RelTable("USES", (("Repo", "Model"),), (("file", STRING), ("line", INT64), ("source", STRING)),
-                discriminated=True)
+# ``disc`` is "file:line", or empty where the file is not known (a NULL file or line could not be matched on).
+USES = RelTable("USES", (("Repo", "Model"),),
+                (("disc", STRING), ("file", STRING), ("line", INT64), ("source", STRING)), told_apart_by="disc")
 TRAINED_ON = RelTable("TRAINED_ON", (("Model", "Dataset"),), (("source", STRING),))
 LICENSED_AS = RelTable("LICENSED_AS", (("Model", "License"), ("Repo", "License")), (("source", STRING),))
 AUTHORED_BY = RelTable("AUTHORED_BY", (("Model", "Author"),), ())
