@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 
 import pytest
 from typer.testing import CliRunner
@@ -129,6 +131,21 @@ def test_unreachable_neo4j_is_one_line():
 def test_missing_store_says_how_to_create_one(tmp_path):
     result = run("lineage", "x/y", store=tmp_path / "empty")
     assert result.exit_code == 1 and "run `ptmgraph demo`" in result.stderr
+
+
+def test_a_store_of_an_older_schema_says_how_to_reset_it_and_that_command_works(tmp_path):
+    store = tmp_path / "old store"  # a space, so the advised command must quote the path
+    assert run("demo", "--json", store=store).exit_code == 0
+    marker = store / "ptmgraph-store.json"
+    marker.write_text(json.dumps({**json.loads(marker.read_text()), "schema_version": 2}))
+    refused = run("stats", store=store)
+    assert refused.exit_code == 1 and len(refused.stderr.strip().splitlines()) == 1
+    advised = re.search(r"run `([^`]+)`", refused.stderr).group(1)
+    argv = shlex.split(advised)
+    assert argv[0] == "ptmgraph"
+    reset = runner.invoke(app, argv[1:], input="y\n")
+    assert reset.exit_code == 0, reset.output
+    assert run("demo", "--json", store=store).exit_code == 0  # "and ingest again"
 
 
 def test_store_info_and_reset(demo_store):

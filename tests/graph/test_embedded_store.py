@@ -114,7 +114,7 @@ def test_corrupt_database_is_a_clear_error(tmp_path):
     EmbeddedStore(path).close()
     (path / embedded.DB_FILE).write_bytes(b"garbage" * 1000)
     (path / (embedded.DB_FILE + ".wal")).unlink(missing_ok=True)
-    with pytest.raises(StoreError, match="ptmgraph store reset"):
+    with pytest.raises(StoreError, match=r"run `ptmgraph --store \S+ store reset`"):
         EmbeddedStore(path)
 
 

@@ -41,7 +41,7 @@ from ptmgraph.graph import schema as s
 from ptmgraph.graph.batch import ARROW_TYPES, EDGE_ENDS, Batch, Row, ends_in_batch, identity_strings
 from ptmgraph.graph.lineage import Direction, LineageHit, RepoHit, cycle_groups
 from ptmgraph.graph.lineage_index import LineageIndex
-from ptmgraph.graph.store import GraphStore, QueryResult, WriteStats, check_parameters
+from ptmgraph.graph.store import GraphStore, QueryResult, WriteStats, check_parameters, reset_command
 
 STORE_FORMAT = 2  # 2: Meta.lineage_generation
 DB_FILE = "graph.lbdb"
@@ -130,7 +130,7 @@ class EmbeddedStore(GraphStore):
             if "not a valid" in text or "version" in text.lower():
                 raise StoreVersionMismatch(
                     f"{self.path} does not hold a database this ptmgraph can open ({text.splitlines()[0]}): "
-                    f"run `ptmgraph store reset --store {self.path}` to recreate it"
+                    f"run `{reset_command(str(self.path))}` to recreate it"
                 ) from None
             raise StoreError(f"cannot open store {self.path} ({text.splitlines()[0]}): check that its disk has room "
                              "and that you may write there, then re-run the command") from None
@@ -173,7 +173,7 @@ class EmbeddedStore(GraphStore):
             raise StoreVersionMismatch(
                 f"store {self.path} was written by another ptmgraph version (store format {found.get('format')}, "
                 f"schema {found.get('schema_version')}; this one reads format {STORE_FORMAT}, schema "
-                f"{s.SCHEMA_VERSION}): run `ptmgraph store reset --store {self.path}` and ingest again"
+                f"{s.SCHEMA_VERSION}): run `{reset_command(str(self.path))}` and ingest again"
             )
 
     def close(self) -> None:

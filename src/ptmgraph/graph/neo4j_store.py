@@ -31,7 +31,7 @@ from ptmgraph.graph.lineage import (
     sort_hits,
     walk,
 )
-from ptmgraph.graph.store import GraphStore, QueryResult, WriteStats, check_parameters
+from ptmgraph.graph.store import GraphStore, QueryResult, WriteStats, check_parameters, reset_command
 
 ROWS_PER_TRANSACTION = 5_000
 RETRIES = 5
@@ -166,7 +166,7 @@ class Neo4jStore(GraphStore):
         if rows and rows[0][0] is not None and rows[0][0] != s.SCHEMA_VERSION:
             raise StoreVersionMismatch(
                 f"Neo4j at {self.uri} holds a ptmgraph graph of schema {rows[0][0]}; this ptmgraph writes schema "
-                f"{s.SCHEMA_VERSION}: run `ptmgraph store reset --store {self.uri}` and ingest again"
+                f"{s.SCHEMA_VERSION}: run `{reset_command(self.uri)}` and ingest again"
             )
         self._initialised = bool(rows)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -132,3 +133,9 @@ def check_parameters(cypher: str, params: Mapping[str, Any] | None) -> dict[str,
         flags = " ".join(f"-p {name}=..." for name in missing)
         raise QueryError(f"query uses {names} but no value was given: pass {flags}")
     return given
+
+
+def reset_command(uri: str) -> str:
+    """The command that empties the store at ``uri``, as an error message tells a user to run it (``--store`` is
+    an option of ``ptmgraph`` itself, not of ``store reset``)."""
+    return f"ptmgraph --store {shlex.quote(uri)} store reset"
