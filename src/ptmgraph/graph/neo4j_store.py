@@ -322,9 +322,10 @@ def _props(row: Row, skip: tuple[str, ...]) -> Row:
 
 def _edge_row(edge: Edge, apart: str | None) -> Row:
     """The edge's keys, the property MERGE matches it on (``apart``, if any), and the rest to SET."""
-    if apart is None:
-        return {"f": edge.from_key, "t": edge.to_key, "props": _props(edge.props, ())}
-    return {"f": edge.from_key, "t": edge.to_key, apart: edge.props[apart], "props": _props(edge.props, (apart,))}
+    row = {"f": edge.from_key, "t": edge.to_key, "props": _props(edge.props, () if apart is None else (apart,))}
+    if apart is not None:
+        row[apart] = edge.props[apart]
+    return row
 
 
 def _plain(value: Any) -> Any:
