@@ -4,16 +4,19 @@
     python benchmarks/bench_ingest.py --models 1000000
 
 Prints records/s (records = the typed records the sources produce: models, lineage edges, licences, usages),
-with and without the final checkpoint the store makes when it closes. ``--in-process`` turns the reader processes
-off, and ``--readers 1`` reads the snapshot with one instead of two, to compare. ``--timeline`` shows when each
-write and checkpoint ran. ``--store-alone`` also times the store by itself: the same batches, read and built before
-the clock starts, written through the same pipeline (what the ingest would take with readers that cost nothing).
+with and without the final checkpoint the store makes when it closes, and the CPU time the writer and the readers
+took: on N cores, an ingest cannot take less wall time than that CPU time / N. ``--in-process`` turns the reader
+processes off, and ``--readers 1`` reads the snapshot with one instead of two, to compare. ``--timeline`` shows when
+each write and checkpoint ran. ``--store-alone`` also times the store by itself: the same batches, read and built
+before the clock starts, written through the same pipeline (what the ingest would take with readers that cost
+nothing).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -99,6 +102,24 @@ def closed(store: EmbeddedStore, result: dict, started: float, note: str = "targ
     return {**result, "seconds_with_close": round(seconds, 2)}
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time (user + system) so far of this process, all its threads (the store's included), and of its children
+    that have ended (the ingest's reader processes, once it has joined them)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def cpu_used(before: tuple[float, float], wall: float) -> dict:
+    """What the ingest cost in CPU since ``before``, and the wall time that much CPU needs at least on this
+    process's cores: where that floor is near the wall time, the cores were busy throughout, and the ingest is
+    faster only by doing less work, not by overlapping it better."""
+    (writer, readers), cores = (after - was for after, was in zip(cpu_seconds(), before, strict=True)), worker.cores()
+    floor = (writer + readers) / cores
+    print(f"  {'... CPU: writer (store included) + readers':<42} {writer:>7.1f} + {readers:.1f} s on {cores} cores: "
+          f"at least {floor:.1f} s of the {wall:.1f} s")
+    return {"writer": round(writer, 2), "readers": round(readers, 2), "cores": cores, "floor_seconds": round(floor, 2)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", type=int, default=1_000_000)
@@ -125,6 +146,7 @@ def main() -> None:
     print(f"synthetic snapshot: {args.models:,} models written in {time.perf_counter() - t0:.1f} s "
           f"({snapshot.stat().st_size / 1e6:.0f} MB)")
     parallel = False if args.in_process else None
+    cpu_before = cpu_seconds()
     started = time.perf_counter()
     store = EmbeddedStore(work / "synthetic-store")
     timeline = Timeline(store, started) if args.timeline else None
@@ -136,6 +158,7 @@ def main() -> None:
     results["synthetic"]["hf_records_per_second"] = round(per_line)
     print(f"  {'... counted in HF records (input lines)':<42} {args.models:>10,} lines   "
           f"{results['synthetic']['seconds_with_close']:>8.1f} s {per_line:>10,.0f} lines/s")
+    results["synthetic"]["cpu_seconds"] = cpu_used(cpu_before, results["synthetic"]["seconds_with_close"])
     if timeline is not None:
         timeline.print()
 

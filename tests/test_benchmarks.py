@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from ptmgraph.ingest import worker
 from ptmgraph.ingest.synthetic import generate
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -33,6 +36,22 @@ def test_bench_ingest_counts_every_record_of_the_synthetic_snapshot_and_shows_it
     timeline = printed.split("timeline (start s + seconds):\n", 1)[1]
     assert re.search(r"^\s+\d+\.\d \+\s+\d+\.\d\d  write \d+k rows$", timeline, re.M)
     assert re.search(r"  checkpoint \(close\)$", timeline, re.M)
+    cpu = synthetic["cpu_seconds"]  # a snapshot this small is read in the writer's process
+    assert cpu["writer"] > 0 and cpu["readers"] == 0
+
+
+def test_bench_ingest_counts_the_cpu_time_of_its_reader_processes_apart(tmp_path):
+    """A snapshot large enough for reader processes (worker.WORTH_IT_BYTES): their CPU time is counted, apart from
+    the writer's, and the least wall time it all needs is the sum over the cores."""
+    if worker.cores() < 2:
+        pytest.skip("reader processes run only where there is a second core")
+    out = tmp_path / "ingest.json"
+    printed = _run("bench_ingest.py", "--models", "100000", "--out", str(out))
+    cpu = json.loads(out.read_text())["synthetic"]["cpu_seconds"]
+    assert cpu["readers"] > 0.5 and cpu["writer"] > 0.5  # ~1.8 s each here
+    assert cpu["floor_seconds"] == pytest.approx((cpu["writer"] + cpu["readers"]) / cpu["cores"], abs=0.01)
+    assert re.search(r"CPU: writer \(store included\) \+ readers +\d+\.\d \+ \d+\.\d s on \d+ cores: "
+                     r"at least \d+\.\d s of the \d+\.\d s$", printed, re.M)
 
 
 def test_bench_propagation_agrees_with_networkx():
