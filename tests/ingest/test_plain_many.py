@@ -44,7 +44,8 @@ _COMMON = st.fixed_dictionaries({
     "id": st.sampled_from(["org/a", "Org/A", "org/b"]), "author": _TEXT, "sha": _TEXT, "createdAt": _TEXT,
     "created_at": _TEXT, "lastModified": _TEXT, "last_modified": _TEXT, "downloads": _TEXT,
     "likes": st.one_of(_TEXT, st.booleans()), "library_name": _TEXT, "pipeline_tag": _TEXT,
-    "tags": st.one_of(st.none(), st.lists(st.sampled_from(["x", "A"]), max_size=2)),
+    "tags": st.one_of(st.none(), st.lists(st.sampled_from(["x", "A", "license:mit", "license:gpl", "license:",
+                                                           "x-license:y", "base_model:org/b"]), max_size=3)),
     "gated": st.one_of(st.none(), st.booleans(), st.sampled_from(["auto", "false", "False", "", 0, 1])),
     "cardData": st.one_of(st.none(), st.fixed_dictionaries({
         "license": st.one_of(st.none(), st.sampled_from(["mit", ""])),
@@ -111,8 +112,14 @@ def test_the_common_shape_of_a_snapshot_takes_the_fast_path():
     assert [r is not None for r in ready] == [True, True]
     assert ready[0][1:] == ("synthetic-org1/model-3", "finetune")
     assert ready[1][0][13:16] == (("README.md",), None, True)  # files, gated, has_card
+    # The Hub's own licence tag: read where the card names no licence, else the card's.
+    tagged = [{**SYNTHETIC_SHAPE, "tags": ["pytorch", "license:mit"], "cardData": {}},
+              {**SYNTHETIC_SHAPE, "tags": ["pytorch", "license:mit"]},
+              {**SYNTHETIC_SHAPE, "tags": ["no-license:here"], "cardData": {}}]
+    assert [r[0][7] for r in hf_model.plain_many(tagged, SOURCE)] == ["mit", "apache-2.0", None]
+    assert [_added_many(r) for r in hf_model.plain_many(tagged, SOURCE)] == [_added_one_by_one(o) for o in tagged]
     # The shapes it leaves to add_plain or the records path, one object at a time:
-    for odd in ({**SYNTHETIC_SHAPE, "tags": ["license:mit"], "cardData": {}},  # a licence from the tags
+    for odd in ({**SYNTHETIC_SHAPE, "tags": ["license:mit", "license:gpl"], "cardData": {}},  # licences in tags
                 {**SYNTHETIC_SHAPE, "tags": ["base_model:org/b"]},  # a base the Hub derived
                 {**SYNTHETIC_SHAPE, "cardData": {"license": ["mit", "gpl"]}},  # licences
                 {**SYNTHETIC_SHAPE, "cardData": {"datasets": ["squad"]}},

@@ -170,24 +170,34 @@ def plain_many(objs: list[Any], source: str) -> list[tuple[tuple[Any, ...], str 
     configs = [get("config") for get in gets]
     configs = [config if type(config) is dict else {} if config is None else _NOT_PLAIN for config in configs]
     tags = [_tag_list(get("tags")) for get in gets]
-    # Licences and bases in tags need the slow reading of them: a tag that merely contains these texts too.
-    tagged = ["license:" in text or "base_model:" in text
-              for text in ["".join(ts) if ts is not _NOT_PLAIN else "base_model:" for ts in tags]]
+    joined = ["".join(ts) if ts is not _NOT_PLAIN else "base_model:" for ts in tags]
+    # A base the Hub derived (a base_model: tag) needs the slow reading, as does a tag that merely contains the text.
+    # Licence tags (most Hub models have one) count only where the card names no licence: see _plain_one.
+    based = ["base_model:" in text for text in joined]
+    licensed = ["license:" in text for text in joined]
     siblings = [get("siblings") for get in gets]
     files = [None if s is None else _files_or_not(s) for s in siblings]
     return [None if odd_tags or card is _NOT_PLAIN or config is _NOT_PLAIN or fs is _NOT_PLAIN
             or not d.is_plain_id(model_id) or get("baseModels") is not None
-            else _plain_one(get, model_id, card, config, ts, fs, source)
-            for get, model_id, card, config, ts, odd_tags, fs in zip(gets, ids, cards, configs, tags, tagged, files)]
+            else _plain_one(get, model_id, card, config, ts, licence_tags, fs, source)
+            for get, model_id, card, config, ts, odd_tags, licence_tags, fs
+            in zip(gets, ids, cards, configs, tags, based, licensed, files)]
 
 
 def _plain_one(get: Any, model_id: str, card: dict[str, Any], config: dict[str, Any], tags: list[str],
-               files: tuple[str, ...] | None, source: str) -> tuple[tuple[Any, ...], str | None, str] | None:
-    """The rest of :func:`plain_many` for one object whose id, card, config, tags and files are plain already."""
+               licence_tags: bool, files: tuple[str, ...] | None,
+               source: str) -> tuple[tuple[Any, ...], str | None, str] | None:
+    """The rest of :func:`plain_many` for one object whose id, card, config, tags and files are plain already
+    (``licence_tags``: some tag contains "license:")."""
     card_get = card.get
     licence = card_get("license")
     if (licence is not None and type(licence) is not str) or card_get("datasets") is not None:
         return None
+    if licence is None and licence_tags:  # as _fields reads them: the licence of each tag that starts so
+        named = [tag[len("license:"):] for tag in tags if tag.startswith("license:")]
+        if len(named) > 1:
+            return None  # the records path adds a LicensedAs for each licence after the first
+        licence = named[0] if named else None
     base = card_get("base_model")
     relation = "finetune"
     if base is not None:
