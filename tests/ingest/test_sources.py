@@ -183,7 +183,7 @@ def test_hf_jsonl_batches_hold_whole_node_groups_of_models_by_default(tmp_path, 
     path = tmp_path / "snapshot.jsonl"
     objects = [{"id": f"org/m{i}", "cardData": {"base_model": f"org/m{i - 1}"} if i else {}} for i in range(10)]
     objects.insert(2, {"id": "org/m1", "downloads": 5})  # a repeat: still four models in the first batch
-    objects.insert(5, {"id": "org/odd", "cardData": {"datasets": ["squad"]}})  # not plain: the records path
+    objects.insert(5, {"id": "org/odd", "cardData": {"datasets": ["squad"]}})  # a dataset: add_plain, not plain_many
     path.write_text("".join(json.dumps(obj) + "\n" for obj in objects))
     batches = list(HfJsonl(path).batches(strict=False, records_per_batch=None))
     assert [batch.models for batch, _ in batches] == [4, 4, 3]
@@ -245,6 +245,10 @@ _HUB_OBJECTS = st.fixed_dictionaries({"id": _IDS}, optional={
           {"id": "org/a", "author": None, "tags": ["base_model:org/b", "base_model:quantized:org/c"]},
           {"id": "org/b", "author": "org", "tags": ["base_model:org/b"]},
           {"id": "org/b", "author": ""}], 3)
+# Datasets go through add_plain as records; a bad one skips its whole model, as on the records path.
+@example([{"id": "org/a", "cardData": {"datasets": ["squad", " "], "base_model": "org/b"}},
+          {"id": "org/b", "tags": ["license:mit"], "cardData": {"datasets": "squad"}},
+          {"id": "org/c", "cardData": {"datasets": ["squad", "bad\tset"], "base_model": "org/a"}}], 8)
 def test_hf_jsonl_batches_equal_what_the_records_give(tmp_path_factory, objects, per_batch):
     """hf-jsonl adds plain models to its batches without building records (the hot path of a snapshot ingest);
     the graph written and the report must be exactly what the records path gives, odd objects included."""

@@ -111,25 +111,33 @@ def records(obj: dict[str, Any], source: str) -> Iterator[d.Record]:
         yield d.Lineage(model.id, base, relation, provenance, 1.0, source)
 
 
-def add_plain(batch: Batch, obj: dict[str, Any], source: str) -> tuple[str, int, int] | None:
-    """Add what :func:`records` would yield for ``obj`` to ``batch`` without building the records, and return the
-    model id, how many records that is and how many of them are self-loops. Add nothing and return None when
-    ``obj`` is not plain: an id that validation would change or reject, more than one licence, or any datasets
-    (rare; the records path builds those). A batch and its tables are built this way in less than half the time
-    (12 µs per model of a synthetic snapshot, against 27 µs through the records)."""
+def add_plain(batch: Batch, obj: dict[str, Any], source: str) -> tuple[str, int, int, int] | None:
+    """Add what :func:`records` would yield for ``obj`` to ``batch`` without building the model's and lineage
+    records, and return the model id, how many records that is, how many of them are lineage edges and how many
+    of those are self-loops. Add nothing and return None when ``obj`` is not plain: an id that validation would
+    change or reject, or more than one licence (rare; the records path builds those). A batch and its tables are
+    built this way in less than half the time (12 µs per model of a synthetic snapshot, against 27 µs through the
+    records). Datasets (a quarter of the real 2022 snapshot's models name some) are added as records, built before
+    anything is added, so that a bad one leaves the batch as it was."""
     values, licenses, card, tags = _fields(obj, source)
     model_id = values[0]
-    if not d.is_plain_id(model_id) or len(licenses) > 1 or card.get("datasets") is not None:
+    if not d.is_plain_id(model_id) or len(licenses) > 1:
         return None
+    datasets = card.get("datasets")
+    trained_on = [] if datasets is None else [
+        d.TrainedOn(model_id, dataset, source=source) for dataset in _strings(datasets, "cardData.datasets")
+        if dataset.strip()]
     bases = _bases(card, tags, obj.get("baseModels"))
     for base, _, _ in bases:
         if not d.is_plain_id(base):
             return None
     key = batch.add_model_values(values)
+    for record in trained_on:
+        batch.add(record)
     loops = 0
     for base, relation, provenance in bases:
         loops += batch.add_lineage_values(model_id, base, relation, provenance, 1.0, source, key)
-    return model_id, 1 + len(bases), loops
+    return model_id, 1 + len(trained_on) + len(bases), len(bases), loops
 
 
 _NOT_PLAIN = object()  # a field value that makes its object not of the common shape

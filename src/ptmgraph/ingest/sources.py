@@ -115,9 +115,9 @@ class HfJsonl(InputFile):
             except BAD_UNIT:
                 added = None  # the records path below says what is wrong, as for any other source
             if added is not None:
-                model_id, records, loops = added
+                model_id, records, edges, loops = added
                 counts.records += records
-                counts.lineage_edges += records - 1
+                counts.lineage_edges += edges
                 if loops:
                     counts.self_loops.extend([model_id] * loops)
                 return
