@@ -70,6 +70,11 @@ def _gated(value: Any) -> bool | None:
     return value not in (False, "false", "False", "")
 
 
+def _tag_licences(tags: list[str]) -> list[str]:
+    """The licences the Hub's ``license:<id>`` tags name, read only where the card names none."""
+    return [tag[len("license:"):] for tag in tags if tag.startswith("license:")]
+
+
 def _fields(obj: dict[str, Any], source: str) -> tuple[tuple[Any, ...], list[str], dict[str, Any], list[str]]:
     """The model's field values (in :class:`~ptmgraph.domain.Model`'s order), its licences, card and tags."""
     # Runs once per model of a snapshot (millions): one lookup per field, positional values.
@@ -80,8 +85,7 @@ def _fields(obj: dict[str, Any], source: str) -> tuple[tuple[Any, ...], list[str
     card = _mapping(get("cardData"), "cardData")
     config = _mapping(get("config"), "config")
     tags = _strings(get("tags"), "tags")
-    licenses = _strings(card.get("license"), "cardData.license") or [
-        t.split(":", 1)[1] for t in tags if t.startswith("license:")]
+    licenses = _strings(card.get("license"), "cardData.license") or _tag_licences(tags)
     files = _files(get("siblings"))
     has_card = bool(card) or (files is not None and "README.md" in files) or None
     architectures = config.get("architectures") if config else None
@@ -201,8 +205,8 @@ def _plain_one(get: Any, model_id: str, card: dict[str, Any], config: dict[str, 
     licence = card_get("license")
     if (licence is not None and type(licence) is not str) or card_get("datasets") is not None:
         return None
-    if licence is None and licence_tags:  # as _fields reads them: the licence of each tag that starts so
-        named = [tag[len("license:"):] for tag in tags if tag.startswith("license:")]
+    if licence is None and licence_tags:  # as _fields reads them
+        named = _tag_licences(tags)
         if len(named) > 1:
             return None  # the records path adds a LicensedAs for each licence after the first
         licence = named[0] if named else None
