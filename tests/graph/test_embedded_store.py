@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -19,17 +20,22 @@ RECORDS = [d.Model("a/base", license="mit"), d.Lineage("a/child", "a/base", "fin
            d.Repo("o/r"), d.Uses("o/r", "a/child")]
 
 
-def test_a_failed_batch_leaves_nothing_behind(tmp_path, monkeypatch):
+def test_a_batch_that_fails_before_changing_anything_leaves_the_store_usable(tmp_path, monkeypatch):
     store = EmbeddedStore(tmp_path / "s")
     store.write(Batch.of([d.Model("keep/me")]))
+    generations = store._generation(), store._generation("lineage_generation")
+    real = store._conn.execute
 
-    def boom(*args, **kwargs):
-        raise RuntimeError("disk full")
+    def fails_on_lookup(statement, *args, **kwargs):
+        if statement.startswith("LOAD FROM"):
+            raise RuntimeError("disk full")
+        return real(statement, *args, **kwargs)
 
-    monkeypatch.setattr(store, "_upsert_edges", boom)
-    with pytest.raises(StoreError, match="failed and was rolled back: disk full"):
-        store.write(Batch.of(RECORDS))  # nodes were written before the edges failed
+    monkeypatch.setattr(store._conn, "execute", fails_on_lookup)
+    with pytest.raises(StoreError, match="failed before it changed anything: disk full"):
+        store.write(Batch.of(RECORDS))  # the lookup of the batch's stored nodes comes before any change
     monkeypatch.undo()
+    assert (store._generation(), store._generation("lineage_generation")) == generations
     assert store.stats().nodes["Model"] == 1
     assert store.model("a/base") is None
     store.write(Batch.of(RECORDS))  # and the same batch goes through once the cause is gone
@@ -245,8 +251,8 @@ def full_disk(*args, **kwargs):
 
 store = EmbeddedStore(sys.argv[1])
 store.write(batch("a"))  # checkpointed
-store.write(batch("b"), durable=False)  # committed, not yet checkpointed: the state a rollback corrupts
-if sys.argv[2] == "write":
+store.write(batch("b"), durable=sys.argv[2] == "write after a checkpoint")  # else committed, not checkpointed
+if sys.argv[2].startswith("write"):
     store._upsert_edges = full_disk  # after the batch's nodes were copied
     failing = lambda: store.write(batch("c"), durable=False)
 else:
@@ -265,7 +271,7 @@ print("closed")
 """
 
 
-@pytest.mark.parametrize("failing", ["write", "checkpoint"])
+@pytest.mark.parametrize("failing", ["write", "checkpoint", "write after a checkpoint"])
 def test_a_failed_bulk_write_or_checkpoint_says_re_run_and_the_store_keeps_its_last_checkpoint(tmp_path, failing):
     """LadybugDB 0.22 segfaulted on the next statement, at close or at exit when a write was rolled back while earlier
     commits waited for a checkpoint; a disk that fills up during an ingest does that."""
@@ -274,14 +280,80 @@ def test_a_failed_bulk_write_or_checkpoint_says_re_run_and_the_store_keeps_its_l
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     error, then, closed = run.stdout.splitlines()
-    what = "write to" if failing == "write" else "checkpoint of"
+    what = "checkpoint of" if failing == "checkpoint" else "write to"
     assert error == (f"error: {what} {path} failed (IO exception: Cannot write to file. Error: No space left on "
                      "device); the store keeps what it held at its last checkpoint: fix the cause (free disk space, "
                      "for one) and re-run the command to finish")
     assert then == error.replace("error:", "then:") and closed == "closed"
     with EmbeddedStore(path) as store:
-        assert store.stats().nodes["Model"] == 300  # batch a; b was not checkpointed
+        # Batch a; b was checkpointed only where the failed write came after a checkpoint. Of the failed write, its
+        # nodes had been copied, but the store went back to the checkpoint before it.
+        assert store.stats().nodes["Model"] == (600 if failing == "write after a checkpoint" else 300)
         for org in "bc":
             store.write(Batch.of([d.Model(f"{org}/m{i}", author=org, license="mit") for i in range(300)]))
         stats = store.stats()
     assert stats.nodes["Model"] == 900 and stats.edges["AUTHORED_BY"] == 900
+
+
+_KILLED_AFTER_UPDATES = """
+import os, sys
+from ptmgraph.graph.batch import Batch
+from ptmgraph.graph.embedded import EmbeddedStore
+from tests.graph.test_embedded_store import BEFORE, UPDATED_SINCE_CHECKPOINT
+
+store = EmbeddedStore(sys.argv[1])
+store.write(Batch.of(BEFORE))  # checkpointed
+for batch in UPDATED_SINCE_CHECKPOINT[sys.argv[2]]:
+    store.write(Batch.of(batch), durable=False)
+os._exit(0)  # as kill -9 would: no checkpoint, no close
+"""
+
+BEFORE = [d.Model("org/old", license="mit")]
+# Written after the last checkpoint, the last batch changes a node that an earlier one copied. LadybugDB 0.22 logs
+# such an update and then crashes (SIGSEGV) replaying its log at every later open, so a kill -9 here left a store
+# that no command could open.
+UPDATED_SINCE_CHECKPOINT = {
+    "a model updated": [[d.Model("org/new", downloads=1)], [d.Model("org/new", downloads=2)]],
+    "a stub described": [[d.Lineage("org/child", "Org/Parent", "finetune")],
+                         [d.Model("org/parent", license="apache-2.0"), d.Model("org/old", downloads=9)]],
+    "a stub renamed": [[d.Lineage("org/child", "Org/Other", "merge")], [d.Lineage("org/old", "ORG/OTHER", "merge")]],
+}
+_GRAPH = ["MATCH (m:Model) RETURN m.id, m.license, m.downloads, m.stub ORDER BY m.id",
+          "MATCH (c:Model)-[e:DERIVED_FROM]->(p:Model) RETURN c.id, p.id, e.relation ORDER BY c.id, p.id"]
+
+
+@pytest.mark.parametrize("case", UPDATED_SINCE_CHECKPOINT)
+def test_a_kill_after_updating_nodes_copied_since_the_checkpoint_leaves_a_store_that_opens(tmp_path, case):
+    path = tmp_path / "s"
+    run = subprocess.run([sys.executable, "-c", _KILLED_AFTER_UPDATES, str(path), case], capture_output=True,
+                         text=True, timeout=120, cwd=str(Path(__file__).parents[2]))
+    assert run.returncode == 0, run.stderr[-2000:]
+    opened = subprocess.run([sys.executable, "-c", "import sys; from ptmgraph.graph.embedded import EmbeddedStore\n"
+                             "with EmbeddedStore(sys.argv[1]) as s: print(s.stats().nodes['Model'])", str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert opened.returncode == 0, f"opening the store after the kill exited with {opened.returncode}"
+    graphs = []
+    for where, first in ((path, []), (tmp_path / "uninterrupted", BEFORE)):
+        with EmbeddedStore(where) as store:  # re-running the batches ends where an uninterrupted run does
+            for batch in [first, *UPDATED_SINCE_CHECKPOINT[case]]:
+                store.write(Batch.of(batch), durable=False)
+            graphs.append([store.query(q).rows for q in _GRAPH])
+    assert graphs[0] == graphs[1]
+    assert len(graphs[0][0]) > 1
+
+
+def test_a_torn_last_record_in_the_log_does_not_keep_the_store_from_opening(tmp_path):
+    """kill -9 while the writer appends to the WAL leaves its last record cut short."""
+    path = tmp_path / "s"
+    run = subprocess.run([sys.executable, "-c", _KILLED_AFTER_UPDATES, str(path), "a stub described"],
+                         capture_output=True, text=True, timeout=120, cwd=str(Path(__file__).parents[2]))
+    assert run.returncode == 0, run.stderr[-2000:]
+    wal = path / (embedded.DB_FILE + ".wal")
+    with wal.open("r+b") as log:
+        log.truncate(wal.stat().st_size - 10)
+    with EmbeddedStore(path, read_only=True) as reader:
+        assert reader.model("org/old")["license"] == "mit"  # what the checkpoint holds
+    with EmbeddedStore(path) as store:
+        for batch in UPDATED_SINCE_CHECKPOINT["a stub described"]:
+            store.write(Batch.of(batch))
+        assert [store.model(m)["license"] for m in ("org/old", "org/parent")] == ["mit", "apache-2.0"]

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from ptmgraph.graph.embedded import EmbeddedStore
@@ -24,11 +25,16 @@ DUMP = [
 ]
 
 
-def write_snapshot(path, n):
-    """A synthetic Hub snapshot: ModelInfo-shaped lines with declared bases."""
+def write_snapshot(path, n, deepest_first=False):
+    """A synthetic Hub snapshot: ModelInfo-shaped lines with declared bases, parents first (as the generator makes
+    them) or the deepest models first, so that every batch describes models that earlier ones created as stubs."""
     graph = generate(n, seed=11, hub_descendants=n // 10)
+    depth = np.zeros(n, dtype=np.int64)
+    for i in range(n):  # a parent's offset is always below its child's
+        depth[i] = depth[graph.parent[i]] + 1 if graph.parent[i] >= 0 else 0
+    order = np.argsort(-depth, kind="stable") if deepest_first else range(n)
     with path.open("w") as out:
-        for i in range(n):
+        for i in map(int, order):
             card = {"license": "mit" if i % 3 else "apache-2.0"}
             if graph.parent[i] >= 0:
                 card["base_model"] = graph.model_id(int(graph.parent[i]))
@@ -54,24 +60,28 @@ def _created_store_wal(folder):
         return (folder / "just-created" / "graph.lbdb.wal").stat().st_size
 
 
-# (what is interrupted, PTMGRAPH_CHECKPOINT_ROWS, when to kill, whether batches must have survived the kill)
+# (what is interrupted, PTMGRAPH_CHECKPOINT_ROWS, when to kill, whether batches must have survived the kill,
+# whether the deepest models come first)
 CASES = {
     # Checkpoints every batch or two: the database file passes 9 MB (~22 MB at the end) when several batches are
     # durable and most are not.
     "after checkpoints": ("4000", lambda v: (v / "graph.lbdb").exists() and (v / "graph.lbdb").stat().st_size
-                          > 9_000_000, True),
+                          > 9_000_000, True, False),
     # The default: batches are committed, but none is checkpointed until the end; the kill loses them all.
-    "between checkpoints": (None, _batches_committed, False),
+    "between checkpoints": (None, _batches_committed, False, False),
+    # Each batch turns stubs that earlier ones copied into models: LadybugDB replayed those updates after the kill
+    # and crashed at every open, unless the store checkpoints before making them.
+    "between checkpoints, children first": (None, _batches_committed, False, True),
     # Killed while the final checkpoint writes the database file.
-    "during the checkpoint": (None, lambda v: (v / "graph.lbdb.checkpoint.intent.lock").exists(), False),
+    "during the checkpoint": (None, lambda v: (v / "graph.lbdb.checkpoint.intent.lock").exists(), False, False),
 }
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_interrupted_ingest_rerun_converges_on_the_uninterrupted_graph(tmp_path, case):
-    rows, interrupted, survives = CASES[case]
+    rows, interrupted, survives, deepest_first = CASES[case]
     snapshot = tmp_path / "snapshot.jsonl"
-    write_snapshot(snapshot, 40_000)
+    write_snapshot(snapshot, 40_000, deepest_first)
 
     with EmbeddedStore(tmp_path / "reference") as reference:
         pipeline.run(reference, HfJsonl(snapshot), "reference", records_per_batch=2_000)

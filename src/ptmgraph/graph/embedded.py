@@ -4,9 +4,9 @@ Layout of a store folder: ``graph.lbdb`` (+ ``.wal``) is the database; ``ptmgrap
 ptmgraph store format wrote it; ``lineage-index/`` is a disposable cache of the lineage index.
 
 Writes go through ``COPY FROM`` an Arrow table for new rows (1M model rows in 2.4 s here; ``UNWIND`` row upserts
-ran at ~850 rows/s) and ``LOAD FROM ... MATCH ... SET`` for rows that already exist, all inside one transaction per batch.
-A crash leaves the store as it was at the last checkpoint (see CHECKPOINT_ROWS), which is always between two
-batches, and re-running the ingest converges.
+ran at ~850 rows/s) and ``LOAD FROM ... MATCH ... SET`` for rows that already exist, each statement committed on its
+own (see ``_write``). A crash leaves the store as it was at the last checkpoint (see CHECKPOINT_ROWS), and
+re-running the ingest converges.
 """
 
 from __future__ import annotations
@@ -96,6 +96,8 @@ class EmbeddedStore(GraphStore):
         self._index: LineageIndex | None = None
         self._index_generation = -1
         self._rows_since_checkpoint = 0
+        self._moved: set[str] = set()  # the generation counters the current write has moved
+        self._durable_rows: dict[str, int] = {}  # per node label, as of the last checkpoint
         self._checkpoint_rows = checkpoint_rows()
         self._open()
 
@@ -143,18 +145,23 @@ class EmbeddedStore(GraphStore):
                 "m.lineage_generation = 0",
                 {"v": s.SCHEMA_VERSION},
             )
+            self._count_durable_rows()
 
     def _database(self, db_file: Path) -> ladybug.Database:
+        # A writer killed while it appended to the WAL leaves a torn last record there, and LadybugDB then refused
+        # to open the store ("the WAL file is corrupted") unless told to replay what precedes it and stop there.
+        # That loses nothing a re-run does not redo: the crash undid everything since the last checkpoint anyway.
         try:
             # Checkpoints are ptmgraph's to schedule (see CHECKPOINT_ROWS), not one per committed transaction.
-            return ladybug.Database(str(db_file), read_only=self.read_only, auto_checkpoint=False)
+            return ladybug.Database(str(db_file), read_only=self.read_only, auto_checkpoint=False,
+                                    throw_on_wal_replay_failure=False)
         except RuntimeError as exc:
             if not (self.read_only and "recovery is pending" in str(exc)):
                 raise
         # A writer was killed mid-way: committed batches wait in the WAL. Replaying it needs one read-write open;
         # doing that here lets a read command work after a crash instead of failing on it.
-        ladybug.Database(str(db_file)).close()
-        return ladybug.Database(str(db_file), read_only=True)
+        ladybug.Database(str(db_file), throw_on_wal_replay_failure=False).close()
+        return ladybug.Database(str(db_file), read_only=True, throw_on_wal_replay_failure=False)
 
     def _check_marker(self) -> None:
         marker = self.path / MARKER
@@ -209,17 +216,20 @@ class EmbeddedStore(GraphStore):
                 self.sync()
             return stats
         node_tables, edge_tables = batch.tables()
-        indexed = False  # did this write change anything the lineage index is built from?
+        self._moved.clear()
         created_keys: dict[str, pa.Array] = {}  # per label: nodes this write created, so edges from them are new
         rows = 0
-        self._conn.execute("BEGIN TRANSACTION")
+        # Not one transaction: LadybugDB's COPYs inside an explicit one took longer, and so did the checkpoints after
+        # them (`bench_ingest.py --store-alone`, 1M models, three interleaved pairs: 13.2, 11.7, 14.9 s against
+        # 13.9, 17.5, 17.7 s; final checkpoint 1.8-2.3 s against 3.2-3.8 s). All-or-nothing is kept where it
+        # matters: a write that fails after changing something gives the store up (see _abandon), and a crash goes
+        # back to the last checkpoint; either way re-running the ingest redoes what was lost.
         try:
             for label, table in node_tables.items():
                 created, updated = self._upsert_nodes(s.NODE_TABLES[label], table)
                 created_keys[label] = created
                 stats.nodes_created += len(created)
                 stats.nodes_updated += updated
-                indexed |= label in _INDEXED_NODES and bool(len(created) or updated)
                 rows += table.num_rows
             batch_keys = {label: table.column("key").combine_chunks() for label, table in node_tables.items()}
             for (rel, from_label, to_label), table in edge_tables.items():
@@ -231,7 +241,6 @@ class EmbeddedStore(GraphStore):
                     stubs, renamed = self._ensure_endpoints(label, table.column(key), table.column(identifier),
                                                             in_batch[key])
                     stats.stubs_created += stubs
-                    indexed |= label in _INDEXED_NODES and bool(stubs or renamed)
                 created_here = created_keys.get(from_label)
                 if created_here is not None and len(created_here) == len(batch_keys[from_label]):
                     new_from = in_batch["from"]  # every node the batch wrote was new (as in a first ingest)
@@ -240,21 +249,16 @@ class EmbeddedStore(GraphStore):
                 created, updated = self._upsert_edges(s.REL_TABLES[rel], from_label, to_label, table, new_from)
                 stats.edges_created += created
                 stats.edges_updated += updated
-                indexed |= rel in _INDEXED_EDGES and bool(created or updated)
                 rows += table.num_rows
-            self._conn.execute("MATCH (m:Meta {key: 'store'}) SET m.generation = m.generation + 1")
-            if indexed:
-                self._conn.execute("MATCH (m:Meta {key: 'store'}) SET m.lineage_generation = m.lineage_generation + 1")
-            self._conn.execute("COMMIT")
         except BaseException as exc:
-            try:
-                self._conn.execute("ROLLBACK")
-            except RuntimeError:
-                pass  # the engine already aborted the transaction (it does on its own errors)
-            if self._rows_since_checkpoint:
+            if isinstance(self._conn, _Abandoned):
+                raise  # a checkpoint inside the write failed, and has said so
+            # Statements committed since the last checkpoint (this write's included) cannot be undone, and LadybugDB
+            # 0.22 corrupted its memory when a failed statement was rolled back after such commits: give it up.
+            if self._rows_since_checkpoint or self._moved:
                 raise self._abandon(f"write to {self.path} failed", exc) from exc
             if isinstance(exc, RuntimeError):
-                raise StoreError(f"write to {self.path} failed and was rolled back: {_first(exc)}") from None
+                raise StoreError(f"write to {self.path} failed before it changed anything: {_first(exc)}") from None
             raise
         self._rows_since_checkpoint += rows
         if self._rows_since_checkpoint >= self._checkpoint_rows:
@@ -264,13 +268,45 @@ class EmbeddedStore(GraphStore):
             self.sync()
         return stats
 
+    def _change(self, table: str, statement: str, params: Mapping[str, Any]) -> None:
+        """Runs a statement that changes ``table``, once the generation counters say the graph changed (the lineage
+        index's own one only for the tables it is built from). They move first, as statements of their own: a write
+        is not one transaction, and a crash between the two then leaves a cache marked stale, never a stale cache
+        marked current."""
+        for counter in ("generation", "lineage_generation"):
+            if counter not in self._moved and (counter == "generation" or table in _INDEXED_TABLES):
+                # `counter` is one of the two names above, never user input.
+                self._conn.execute(f"MATCH (m:Meta {{key: 'store'}}) SET m.{counter} = m.{counter} + 1")
+                self._moved.add(counter)
+        self._conn.execute(statement, params)
+
+    def _checkpoint_before_updating(self, label: str, offsets: list[int]) -> None:
+        """Checkpoint first if any of these stored nodes was copied in since the last checkpoint.
+
+        LadybugDB 0.22 does not replay a COPY from its log after a crash, but does replay a later SET on a node it
+        copied, and crashes (SIGSEGV) doing so, at every open: a kill -9 after such an update left a store that no
+        command could open. Nodes are never deleted, so those copied since the checkpoint are the ones at or past
+        the row count the checkpoint left. (A SET on an edge copied since then is not replayed at all, harmlessly.)"""
+        if max(offsets) >= self._durable_rows[label]:
+            self._checkpoint()
+
     def sync(self) -> None:
         if self._rows_since_checkpoint and not self.read_only:
-            try:
-                self._conn.execute("CHECKPOINT")
-            except RuntimeError as exc:
-                raise self._abandon(f"checkpoint of {self.path} failed", exc) from None
+            self._checkpoint()
         self._rows_since_checkpoint = 0
+
+    def _checkpoint(self) -> None:
+        try:
+            self._conn.execute("CHECKPOINT")
+        except RuntimeError as exc:
+            raise self._abandon(f"checkpoint of {self.path} failed", exc) from None
+        self._rows_since_checkpoint = 0
+        self._count_durable_rows()
+
+    def _count_durable_rows(self) -> None:
+        """Right after a checkpoint (or an open): every node stored is durable (see _checkpoint_before_updating)."""
+        self._durable_rows = {label: int(self._conn.execute(f"MATCH (n:{label}) RETURN count(*)").get_all()[0][0])
+                              for label in s.NODE_TABLES}  # schema labels, never user input
 
     def _abandon(self, what: str, cause: BaseException) -> StoreError:
         """Give up this store's database after a failed bulk write or checkpoint, and say what to do.
@@ -294,25 +330,27 @@ class EmbeddedStore(GraphStore):
         """Returns the keys it created and how many stored rows it changed."""
         names = [name for name, _ in table.columns]
         returned = ", ".join(f"n.{name}" for name in names)
-        found = self._conn.execute(f"LOAD FROM $t MATCH (n:{table.label} {{key: c_key}}) RETURN {returned}",
+        found = self._conn.execute(f"LOAD FROM $t MATCH (n:{table.label} {{key: c_key}}) "
+                                   f"RETURN {returned}, offset(id(n))",
                                    {"t": pa.table({"c_key": rows.column("key")})}).get_as_arrow()
         if not found.num_rows:
-            self._conn.execute(f"COPY {table.label} FROM $t", {"t": rows})
+            self._change(table.label, f"COPY {table.label} FROM $t", {"t": rows})
             return rows.column("key").combine_chunks(), 0
         stored_mask = pc.is_in(rows.column("key"), value_set=found.column(0).combine_chunks())
         new = rows.filter(pc.invert(stored_mask))
         if new.num_rows:
-            self._conn.execute(f"COPY {table.label} FROM $t", {"t": new})
+            self._change(table.label, f"COPY {table.label} FROM $t", {"t": new})
         # Only rows that would change something are updated: SET runs at ~20k rows/s here, while reading the stored
         # values back is ~10x faster, so re-running an ingest costs a read, not a rewrite.
-        stored = _rows_by_key(found, names, key_columns=1)
+        stored = _rows_by_key(found, [*names, "offset"], key_columns=1)
         old = [row for row in rows.filter(stored_mask).to_pylist() if _changes(row, stored[row["key"]], names)]
         if old:
+            self._checkpoint_before_updating(table.label, [stored[row["key"]]["offset"] for row in old])
             # A later, sparser source must not erase what an earlier one knew: nulls keep the stored value.
             sets = ", ".join(f"n.{name} = coalesce(c_{name}, n.{name})" for name, _ in table.columns[3:])
             sets = "n.id = c_id, n.stub = false" + (", " + sets if sets else "")
-            self._conn.execute(
-                f"LOAD FROM $t MATCH (n:{table.label} {{key: c_key}}) SET {sets}",
+            self._change(
+                table.label, f"LOAD FROM $t MATCH (n:{table.label} {{key: c_key}}) SET {sets}",
                 {"t": _arrow(table.columns, _transposed(old, names), prefix="c_")},
             )
         return new.column("key").combine_chunks(), len(old)
@@ -331,18 +369,23 @@ class EmbeddedStore(GraphStore):
             return 0, 0
         latest = dict(zip(wanted.column("key").to_pylist(), wanted.column("id").to_pylist()))
         # Arrow, not row iteration: the row iterator costs ~3 µs a row, more than the lookup itself.
-        stored = self._conn.execute(f"LOAD FROM $t MATCH (n:{label}) WHERE n.key = c_key RETURN c_key, n.id, n.stub",
+        stored = self._conn.execute(f"LOAD FROM $t MATCH (n:{label}) WHERE n.key = c_key "
+                                    "RETURN c_key, n.id, n.stub, offset(id(n))",
                                     {"t": pa.table({"c_key": list(latest)})}).get_as_arrow()
         found = stored.column(0).to_pylist()
-        renamed = [key for key, ident, stub in zip(found, stored.column(1).to_pylist(), stored.column(2).to_pylist())
-                   if stub and ident != latest[key]]
+        renamed, offsets = [], []
+        for key, ident, stub, offset in zip(found, *(stored.column(i).to_pylist() for i in (1, 2, 3))):
+            if stub and ident != latest[key]:
+                renamed.append(key)
+                offsets.append(offset)
         if renamed:
-            self._conn.execute(f"LOAD FROM $t MATCH (n:{label}) WHERE n.key = c_key SET n.id = c_id",
+            self._checkpoint_before_updating(label, offsets)
+            self._change(label, f"LOAD FROM $t MATCH (n:{label}) WHERE n.key = c_key SET n.id = c_id",
                                {"t": pa.table({"c_key": renamed, "c_id": [latest[key] for key in renamed]})})
         stubs = sorted(latest.keys() - set(found))
         if stubs:
             columns = {"key": stubs, "id": [latest[key] for key in stubs], "stub": [True] * len(stubs)}
-            self._conn.execute(f"COPY {label} FROM $t", {"t": _arrow(s.NODE_TABLES[label].columns, columns)})
+            self._change(label, f"COPY {label} FROM $t", {"t": _arrow(s.NODE_TABLES[label].columns, columns)})
         return len(stubs), len(renamed)
 
     def _upsert_edges(self, rel: s.RelTable, from_label: str, to_label: str, edges: pa.Table,
@@ -367,20 +410,20 @@ class EmbeddedStore(GraphStore):
                                        {"t": probe}).get_as_arrow()
         options = f" (from='{from_label}', to='{to_label}')" if len(rel.pairs) > 1 else ""
         if found is None or not found.num_rows:
-            self._conn.execute(f"COPY {rel.type} FROM $t{options}", {"t": rows})
+            self._change(rel.type, f"COPY {rel.type} FROM $t{options}", {"t": rows})
             return rows.num_rows, 0
         identity = len(rel.identity)  # the first columns of `found`
         stored_mask = pc.is_in(identity_strings([rows.column(name) for name in rel.identity]),
                                value_set=identity_strings(found.columns[:identity]))
         new = rows.filter(pc.invert(stored_mask))
         if new.num_rows:
-            self._conn.execute(f"COPY {rel.type} FROM $t{options}", {"t": new})
+            self._change(rel.type, f"COPY {rel.type} FROM $t{options}", {"t": new})
         stored = _rows_by_key(found, [*rel.identity, *others], key_columns=identity)
         old = [row for row in rows.filter(stored_mask).to_pylist()
                if _changes(row, stored[tuple(row[name] for name in rel.identity)], names)]
         if old and others:
             sets = ", ".join(f"e.{name} = coalesce(c_{name}, e.{name})" for name in others)
-            self._conn.execute(f"LOAD FROM $t MATCH {pattern} SET {sets}",
+            self._change(rel.type, f"LOAD FROM $t MATCH {pattern} SET {sets}",
                                {"t": _arrow((*_ENDS[:2], *rel.columns), _transposed(old, names), prefix="c_")})
         return new.num_rows, len(old)
 
@@ -491,8 +534,7 @@ class EmbeddedStore(GraphStore):
 
 
 # What the lineage index is built from: writes that change none of it (flags, licences) leave it valid.
-_INDEXED_NODES = {"Model", "Repo"}
-_INDEXED_EDGES = {"DERIVED_FROM", "USES"}
+_INDEXED_TABLES = {"Model", "Repo", "DERIVED_FROM", "USES"}  # what the lineage index is built from
 
 
 def _rows_by_key(table: pa.Table, names: list[str], key_columns: int) -> dict[Any, dict[str, Any]]:
