@@ -219,9 +219,9 @@ class EmbeddedStore(GraphStore):
         self._moved.clear()
         created_keys: dict[str, pa.Array] = {}  # per label: nodes this write created, so edges from them are new
         rows = 0
-        # Not one transaction: LadybugDB's COPYs inside an explicit one took longer, and so did the checkpoints after
-        # them (`bench_ingest.py --store-alone`, 1M models, three interleaved pairs: 13.2, 11.7, 14.9 s against
-        # 13.9, 17.5, 17.7 s; final checkpoint 1.8-2.3 s against 3.2-3.8 s). All-or-nothing is kept where it
+        # Not one transaction, so that a write can checkpoint part-way (see _checkpoint_before_updating); LadybugDB's
+        # COPYs inside an explicit one also took longer, and so did the checkpoints after them (the store alone,
+        # 1M models, faster in six of six interleaved pairs: see the README). All-or-nothing is kept where it
         # matters: a write that fails after changing something gives the store up (see _abandon), and a crash goes
         # back to the last checkpoint; either way re-running the ingest redoes what was lost.
         try:
@@ -381,7 +381,7 @@ class EmbeddedStore(GraphStore):
         if renamed:
             self._checkpoint_before_updating(label, offsets)
             self._change(label, f"LOAD FROM $t MATCH (n:{label}) WHERE n.key = c_key SET n.id = c_id",
-                               {"t": pa.table({"c_key": renamed, "c_id": [latest[key] for key in renamed]})})
+                         {"t": pa.table({"c_key": renamed, "c_id": [latest[key] for key in renamed]})})
         stubs = sorted(latest.keys() - set(found))
         if stubs:
             columns = {"key": stubs, "id": [latest[key] for key in stubs], "stub": [True] * len(stubs)}
@@ -424,7 +424,7 @@ class EmbeddedStore(GraphStore):
         if old and others:
             sets = ", ".join(f"e.{name} = coalesce(c_{name}, e.{name})" for name in others)
             self._change(rel.type, f"LOAD FROM $t MATCH {pattern} SET {sets}",
-                               {"t": _arrow((*_ENDS[:2], *rel.columns), _transposed(old, names), prefix="c_")})
+                         {"t": _arrow((*_ENDS[:2], *rel.columns), _transposed(old, names), prefix="c_")})
         return new.num_rows, len(old)
 
     # -- reads --------------------------------------------------------------------------------------------------
@@ -534,7 +534,7 @@ class EmbeddedStore(GraphStore):
 
 
 # What the lineage index is built from: writes that change none of it (flags, licences) leave it valid.
-_INDEXED_TABLES = {"Model", "Repo", "DERIVED_FROM", "USES"}  # what the lineage index is built from
+_INDEXED_TABLES = {"Model", "Repo", "DERIVED_FROM", "USES"}
 
 
 def _rows_by_key(table: pa.Table, names: list[str], key_columns: int) -> dict[Any, dict[str, Any]]:
