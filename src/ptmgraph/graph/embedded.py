@@ -285,8 +285,10 @@ class EmbeddedStore(GraphStore):
 
         LadybugDB 0.22 does not replay a COPY from its log after a crash, but does replay a later SET on a node it
         copied, and crashes (SIGSEGV) doing so, at every open: a kill -9 after such an update left a store that no
-        command could open. Nodes are never deleted, so those copied since the checkpoint are the ones at or past
-        the row count the checkpoint left. (A SET on an edge copied since then is not replayed at all, harmlessly.)"""
+        command could open. New nodes take offsets past every earlier one (LadybugDB does not reuse a deleted node's
+        offset), so those copied since the checkpoint are at or past the row count it left; where a `query --write`
+        deleted nodes, the count is lower and the test errs towards a checkpoint. (A SET on an edge copied since then
+        is not replayed at all, harmlessly.)"""
         if max(offsets) >= self._durable_rows[label]:
             self._checkpoint()
 
