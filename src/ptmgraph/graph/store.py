@@ -49,7 +49,8 @@ class StoreStats:
 
 
 class GraphStore(ABC):
-    """Writes are batched, idempotent and atomic per batch; reads take parameters, never interpolated text."""
+    """Writes are batched and idempotent, so that an interrupted ingest re-run converges on the graph an uninterrupted
+    run gives; reads take parameters, never interpolated text."""
 
     uri: str
 
@@ -57,8 +58,9 @@ class GraphStore(ABC):
     def write(self, batch: Batch, *, durable: bool = True) -> WriteStats:
         """Upsert every node and edge in ``batch``. Non-null values replace stored ones; nulls keep them. Edges
         to nodes not yet known create placeholder nodes marked ``stub``. With ``durable=False`` (bulk ingest) a
-        store may defer making the batch survive a crash until :meth:`sync`; a crash then loses whole batches
-        only, never part of one, and re-running the ingest restores them."""
+        store may defer making the batch survive a crash until :meth:`sync`; a crash then loses what was written
+        since the store last made its writes durable (which may end part-way through a batch), and re-running the
+        ingest restores it."""
 
     def sync(self) -> None:
         """Make every batch written so far survive a crash (stores whose commits are durable have nothing to do)."""

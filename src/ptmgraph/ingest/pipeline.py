@@ -1,7 +1,7 @@
 """Moves a source's record stream into a store: in bulk batches, counting and locating what had to be skipped.
 
 A source yields records, or :class:`Skipped` for input it could not use (a malformed line, a missing field). The
-pipeline never holds more than one batch, so memory stays flat whatever the input size; each batch is one atomic,
+pipeline never holds more than one batch, so memory stays flat whatever the input size; each batch is one
 idempotent write, so an interrupted ingest re-run from the start converges on the same graph. Batches are written
 as bulk (``durable=False``: the store decides when they are made crash-proof) and synced at the end.
 """
