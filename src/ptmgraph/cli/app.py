@@ -149,7 +149,7 @@ StrictOption = Annotated[bool, typer.Option("--strict", help="Stop at the first 
                                                                "skipping and counting it.")]
 FileArgument = Annotated[str, typer.Argument(help="The input file.")]
 BatchOption = Annotated[int | None, typer.Option(
-    "--batch-size", min=1, help="Records per atomic write. Default: 131,072 models (2^17, whole LadybugDB node groups) "
+    "--batch-size", min=1, help="Records per bulk write. Default: 131,072 models (2^17, whole LadybugDB node groups) "
                                 "for hf-jsonl, which two reader processes then read in parts, and 100,000 records "
                                 "for the others.")]
 
