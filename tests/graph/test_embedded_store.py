@@ -357,3 +357,42 @@ def test_a_torn_last_record_in_the_log_does_not_keep_the_store_from_opening(tmp_
         for batch in UPDATED_SINCE_CHECKPOINT["a stub described"]:
             store.write(Batch.of(batch))
         assert [store.model(m)["license"] for m in ("org/old", "org/parent")] == ["mit", "apache-2.0"]
+
+
+_LOG_THAT_CRASHES_REPLAY = """
+import os, sys
+import pyarrow as pa
+from ptmgraph import domain as d
+from ptmgraph.graph.batch import Batch
+from ptmgraph.graph.embedded import EmbeddedStore
+
+store = EmbeddedStore(sys.argv[1])
+store.write(Batch.of([d.Model("org/old")]))  # checkpointed
+store.write(Batch.of([d.Model("org/new")]), durable=False)
+# What the store itself no longer does (see _checkpoint_before_updating): update a node copied since the checkpoint.
+store._conn.execute("LOAD FROM $t MATCH (n:Model) WHERE n.key = c SET n.downloads = 1", {"t": pa.table({"c": ["org/new"]})})
+os._exit(0)
+"""
+
+
+def test_a_log_that_crashes_the_engine_replaying_it_is_a_clear_error_not_a_segfault(tmp_path):
+    """A store an older ptmgraph left after a kill (or any log LadybugDB 0.22 cannot replay) segfaulted every command."""
+    path = tmp_path / "s"
+    run = subprocess.run([sys.executable, "-c", _LOG_THAT_CRASHES_REPLAY, str(path)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    for read_only in (True, False):
+        opened = subprocess.run(
+            [sys.executable, "-c", "import sys; from ptmgraph.errors import StoreError\n"
+             "from ptmgraph.graph.embedded import EmbeddedStore\n"
+             f"try: EmbeddedStore(sys.argv[1], read_only={read_only})\n"
+             "except StoreError as e: print(e); sys.exit(3)", str(path)],
+            capture_output=True, text=True, timeout=120)
+        assert opened.returncode == 3, (opened.returncode, opened.stderr[-2000:])
+        assert opened.stdout.strip() == (
+            f"store {path}: LadybugDB crashed replaying graph.lbdb.wal, the log of a write that was interrupted: "
+            f"move that file out of {path} to go back to the store's last checkpoint, then re-run the ingest "
+            f"(or run `ptmgraph --store {path} store reset`)")
+    (path / "graph.lbdb.wal").rename(tmp_path / "aside.wal")  # what the message says to do
+    with EmbeddedStore(path) as store:
+        assert store.model("org/old") is not None and store.model("org/new") is None

@@ -17,6 +17,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
@@ -151,6 +153,7 @@ class EmbeddedStore(GraphStore):
         # A writer killed while it appended to the WAL leaves a torn last record there, and LadybugDB then refused
         # to open the store ("the WAL file is corrupted") unless told to replay what precedes it and stop there.
         # That loses nothing a re-run does not redo: the crash undid everything since the last checkpoint anyway.
+        self._replay_log_in_a_child(db_file)
         try:
             # Checkpoints are ptmgraph's to schedule (see CHECKPOINT_ROWS), not one per committed transaction.
             return ladybug.Database(str(db_file), read_only=self.read_only, auto_checkpoint=False,
@@ -162,6 +165,25 @@ class EmbeddedStore(GraphStore):
         # doing that here lets a read command work after a crash instead of failing on it.
         ladybug.Database(str(db_file), throw_on_wal_replay_failure=False).close()
         return ladybug.Database(str(db_file), read_only=True, throw_on_wal_replay_failure=False)
+
+    def _replay_log_in_a_child(self, db_file: Path) -> None:
+        """A log left beside the database means a writer was interrupted (closing removes it). Replay it in a child
+        process first: where LadybugDB crashes doing so (as 0.22 does on an update of a node whose copy was not
+        checkpointed, which older ptmgraph versions wrote), every command would die of SIGSEGV without a word."""
+        log = db_file.with_name(db_file.name + ".wal")
+        if not log.exists():
+            return
+        replay = ("import sys, ladybug\n"
+                  "ladybug.Database(sys.argv[1], auto_checkpoint=False, throw_on_wal_replay_failure=False).close()")
+        try:
+            child = subprocess.run([sys.executable, "-c", replay, str(db_file)], capture_output=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired):
+            return  # no verdict: the open below says what it finds
+        if child.returncode < 0:  # killed by a signal; a lock or a read-only disk exits 1, and the open says so
+            raise StoreError(
+                f"store {self.path}: LadybugDB crashed replaying {log.name}, the log of a write that was interrupted: "
+                f"move that file out of {self.path} to go back to the store's last checkpoint, then re-run the "
+                f"ingest (or run `{reset_command(str(self.path))}`)")
 
     def _check_marker(self) -> None:
         marker = self.path / MARKER
