@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -370,13 +370,14 @@ store = EmbeddedStore(sys.argv[1])
 store.write(Batch.of([d.Model("org/old")]))  # checkpointed
 store.write(Batch.of([d.Model("org/new")]), durable=False)
 # What the store itself no longer does (see _checkpoint_before_updating): update a node copied since the checkpoint.
-store._conn.execute("LOAD FROM $t MATCH (n:Model) WHERE n.key = c SET n.downloads = 1", {"t": pa.table({"c": ["org/new"]})})
+store._conn.execute("LOAD FROM $t MATCH (n:Model) WHERE n.key = c SET n.downloads = 1",
+                    {"t": pa.table({"c": ["org/new"]})})
 os._exit(0)
 """
 
 
 def test_a_log_that_crashes_the_engine_replaying_it_is_a_clear_error_not_a_segfault(tmp_path):
-    """A store an older ptmgraph left after a kill (or any log LadybugDB 0.22 cannot replay) segfaulted every command."""
+    """A store an older ptmgraph left after a kill (or any log LadybugDB 0.22 cannot replay) crashed every command."""
     path = tmp_path / "s"
     run = subprocess.run([sys.executable, "-c", _LOG_THAT_CRASHES_REPLAY, str(path)], capture_output=True, text=True,
                          timeout=120)
