@@ -61,15 +61,15 @@ class Prebuilt:
 
 class Timeline:
     """When each write and checkpoint of a store started and how long it took (``--timeline``): where an ingest's
-    time goes, writer side. A checkpoint inside a write (every CHECKPOINT_ROWS) is shown on its own and inside the
-    write's time too."""
+    time goes, writer side. A checkpoint inside a write (every CHECKPOINT_ROWS, or before an update of nodes copied
+    since the last one) is shown on its own and inside the write's time too."""
 
     def __init__(self, store: EmbeddedStore, started: float) -> None:
         self.events: list[tuple[str, float, float]] = []
         self.started = started
         store.write = self._timed(store.write, lambda batch, **_: f"write {len(batch) / 1000:.0f}k rows")
         store.close = self._timed(store.close, lambda: "checkpoint (close)")
-        store.sync = self._timed(store.sync, lambda: "checkpoint")
+        store._checkpoint = self._timed(store._checkpoint, lambda: "checkpoint")  # sync's, and those inside writes
 
     def _timed(self, method, label):
         def timed(*args, **kwargs):
