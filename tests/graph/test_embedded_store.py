@@ -397,3 +397,24 @@ def test_a_log_that_crashes_the_engine_replaying_it_is_a_clear_error_not_a_segfa
     (path / "graph.lbdb.wal").rename(tmp_path / "aside.wal")  # what the message says to do
     with EmbeddedStore(path) as store:
         assert store.model("org/old") is not None and store.model("org/new") is None
+
+
+def test_a_read_command_during_an_ingest_leaves_the_writers_log_alone(tmp_path):
+    """The log of a writer that is still running is not an interrupted one: the child that replays logs must not
+    replay (and checkpoint) it under the writer; the writer's lock keeps it out."""
+    path = tmp_path / "s"
+    with EmbeddedStore(path) as writer:
+        writer.write(Batch.of([d.Model("org/a")]))
+        writer.write(Batch.of([d.Model("org/b")]), durable=False)  # in the log, not checkpointed
+        log = path / (embedded.DB_FILE + ".wal")
+        size = log.stat().st_size
+        reader = subprocess.run(
+            [sys.executable, "-c", "import sys; from ptmgraph.graph.embedded import EmbeddedStore\n"
+             "with EmbeddedStore(sys.argv[1], read_only=True) as s: print(s.stats().nodes['Model'])", str(path)],
+            capture_output=True, text=True, timeout=120)
+        assert reader.returncode == 0, reader.stderr[-2000:]
+        assert reader.stdout.strip() == "1"  # what the last checkpoint holds
+        assert log.stat().st_size == size
+        writer.write(Batch.of([d.Model("org/c")]), durable=False)
+    with EmbeddedStore(path, read_only=True) as store:
+        assert store.stats().nodes["Model"] == 3
