@@ -150,10 +150,10 @@ class EmbeddedStore(GraphStore):
             self._count_durable_rows()
 
     def _database(self, db_file: Path) -> ladybug.Database:
+        self._replay_log_in_a_child(db_file)
         # A writer killed while it appended to the WAL leaves a torn last record there, and LadybugDB then refused
         # to open the store ("the WAL file is corrupted") unless told to replay what precedes it and stop there.
         # That loses nothing a re-run does not redo: the crash undid everything since the last checkpoint anyway.
-        self._replay_log_in_a_child(db_file)
         try:
             # Checkpoints are ptmgraph's to schedule (see CHECKPOINT_ROWS), not one per committed transaction.
             return ladybug.Database(str(db_file), read_only=self.read_only, auto_checkpoint=False,
@@ -243,9 +243,9 @@ class EmbeddedStore(GraphStore):
         rows = 0
         # Not one transaction, so that a write can checkpoint part-way (see _checkpoint_before_updating); LadybugDB's
         # COPYs inside an explicit one also took longer, and so did the checkpoints after them (the store alone,
-        # 1M models, faster in six of six interleaved pairs: see the README). All-or-nothing is kept where it
-        # matters: a write that fails after changing something gives the store up (see _abandon), and a crash goes
-        # back to the last checkpoint; either way re-running the ingest redoes what was lost.
+        # 1M models, faster in six of six interleaved pairs: see the README). What the transaction gave is kept
+        # where it matters: a write that fails after changing something gives the store up (see _abandon), and a
+        # crash goes back to the last checkpoint; either way re-running the ingest redoes what was lost.
         try:
             for label, table in node_tables.items():
                 created, updated = self._upsert_nodes(s.NODE_TABLES[label], table)
@@ -260,8 +260,8 @@ class EmbeddedStore(GraphStore):
                 for label, key, identifier in ((from_label, "from", "from_id"), (to_label, "to", "to_id")):
                     in_batch[key] = (_all(table.num_rows) if key in known
                                      else _members(table.column(key), batch_keys.get(label)))
-                    stubs, renamed = self._ensure_endpoints(label, table.column(key), table.column(identifier),
-                                                            in_batch[key])
+                    stubs, _ = self._ensure_endpoints(label, table.column(key), table.column(identifier),
+                                                      in_batch[key])
                     stats.stubs_created += stubs
                 created_here = created_keys.get(from_label)
                 if created_here is not None and len(created_here) == len(batch_keys[from_label]):
