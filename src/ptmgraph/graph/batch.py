@@ -10,7 +10,7 @@ node or edge, the explicit record wins.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -143,6 +143,8 @@ class Batch:
         self._records: dict[type, dict[Hashable, Any]] = {}
         self._built: tuple[dict[str, pa.Table], dict[EdgeGroup, pa.Table]] | None = None
         self._repeats = _Repeats()
+        self._tail = _Tail()  # models (and their bases) added as columns after everything in _records
+        self._lineage_children: set[str] = set()  # child keys of the Lineage bucket
 
     @classmethod
     def prebuilt(cls, nodes: dict[str, pa.Table], edges: dict[EdgeGroup, pa.Table]) -> Batch:
@@ -176,6 +178,8 @@ class Batch:
              repeats: _Repeats | None = None) -> None:
         """Keep ``value`` under ``key``, merged into what the batch already holds there (later non-null wins); a
         repeated key is also told to ``repeats``."""
+        if self._tail.keys and (kind is d.Model or kind is d.Lineage):
+            self._flush_tail()  # the tail's rows came first: they go in first
         bucket = self._records.get(kind)
         if bucket is None:
             bucket = self._records[kind] = {}
@@ -206,18 +210,46 @@ class Batch:
         parent_key = d.node_key(parent)
         self._put(d.Lineage, (child_key, parent_key, provenance), (child, parent, relation, confidence, source),
                   _merged_values)
+        self._lineage_children.add(child_key)
         return child_key == parent_key
+
+    def add_model_columns(self, keys: list[str], columns: Sequence[list[Any]], bases: list[str | None],
+                          relations: list[str], source: str) -> None:
+        """Models as columns (one list per field of :class:`~ptmgraph.domain.Model`, the rows keyed by ``keys``),
+        each with the ``declared-card`` lineage edge (confidence 1) to its ``bases`` entry (a plain id, or None) of
+        the relation its ``relations`` entry names: the same as :meth:`add_model_values` and
+        :meth:`add_lineage_values` row by row, and much faster where the models are new to the batch, as they are in
+        a snapshot: the columns are kept as they are, to become the tables' last rows, and no row is built."""
+        tail = self._tail
+        models = self._records.get(d.Model, {})
+        if (len(set(keys)) != len(keys) or not tail.key_set.isdisjoint(keys) or any(map(models.__contains__, keys))
+                or not self._lineage_children.isdisjoint(keys) or (tail.keys and source != tail.source)):
+            # A model given again merges with its earlier rows, row by row, in order.
+            for values, key, base, relation in zip(zip(*columns), keys, bases, relations, strict=True):
+                self.add_model_values(values)
+                if base is not None:
+                    self.add_lineage_values(values[0], base, relation, "declared-card", 1.0, source, key)
+            return
+        tail.extend(keys, columns, bases, relations, source)
+        self._built = None
+
+    def _flush_tail(self) -> None:
+        tail, self._tail = self._tail, _Tail()
+        for key, values, base, relation in tail.rows():
+            self.add_model_values(values)
+            if base is not None:
+                self.add_lineage_values(values[0], base, relation, "declared-card", 1.0, tail.source, key)
 
     @property
     def models(self) -> int:
         """Distinct models in the batch."""
-        return len(self._records.get(d.Model, ()))
+        return len(self._records.get(d.Model, ())) + len(self._tail.keys)
 
     def __len__(self) -> int:
         """Distinct records (a fact repeated in the batch counts once); rows, for a prebuilt batch."""
-        if self._built is not None and not self._records:
+        if self._built is not None and not self._records and not self._tail.keys:
             return sum(table.num_rows for tables in self._built for table in tables.values())
-        return sum(len(bucket) for bucket in self._records.values())
+        return sum(len(bucket) for bucket in self._records.values()) + len(self._tail)
 
     # -- tables -------------------------------------------------------------------------------------------------
     def tables(self) -> tuple[dict[str, pa.Table], dict[EdgeGroup, pa.Table]]:
@@ -226,13 +258,16 @@ class Batch:
         if self._built is None:
             nodes: dict[str, _Table] = {}
             edges: dict[EdgeGroup, _Table] = {}
-            models = self._records.get(d.Model)
-            sink = _Sink(nodes, edges, models or {})
-            if models:
-                _models(models, sink, self._repeats)
+            models = self._records.get(d.Model) or {}
+            tail = self._tail
+            sink = _Sink(nodes, edges, models, tail.key_set)
+            if models or tail.keys:
+                _models(models, sink, self._repeats, tail)
             for kind, contribute in _CONTRIBUTORS:
                 bucket = self._records.get(kind)
-                if bucket:
+                if kind is d.Lineage and tail.parent_ids:
+                    _lineage(bucket or {}, sink, tail)
+                elif bucket:
                     contribute(bucket, sink)
             ends = tuple(s.STRING for _ in EDGE_ENDS)
             self._built = (
@@ -266,12 +301,18 @@ class Batch:
 class _Sink:
     """Where contributors put rows: one :class:`_Table` per node label and per edge group."""
 
-    def __init__(self, nodes: dict[str, _Table], edges: dict[EdgeGroup, _Table], models: dict[str, Any]) -> None:
-        self._nodes, self._edges, self._models = nodes, edges, models
+    def __init__(self, nodes: dict[str, _Table], edges: dict[EdgeGroup, _Table], models: dict[str, Any],
+                 more_models: set[str]) -> None:
+        self._nodes, self._edges, self._models, self._more_models = nodes, edges, models, more_models
 
     def are_models(self, keys: Iterable[str]) -> bool:
         """Are these keys all models of the batch (rows of its Model table: _models writes every one)?"""
-        return all(map(self._models.__contains__, keys))
+        models, more = self._models, self._more_models
+        if not more:
+            return all(map(models.__contains__, keys))
+        if not models:
+            return more.issuperset(keys)
+        return all(key in models or key in more for key in keys)
 
     def node_table(self, label: str) -> _Table:
         table = self._nodes.get(label)
@@ -348,24 +389,73 @@ class _Repeats:
         return keys_out + keys[start:], records_out + records[start:]
 
 
-def _models(bucket: dict[str, tuple[Any, ...]], sink: _Sink, repeats: _Repeats) -> None:
+class _Tail:
+    """Models a batch was given as columns (:meth:`Batch.add_model_columns`), none of them in its buckets, and the
+    declared-card lineage edge of those that name a base."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.key_set: set[str] = set()
+        self.columns: list[list[Any]] = [[] for _ in range(1 + len(s.MODEL.props))]
+        self.bases: list[str | None] = []
+        self.relations: list[str] = []
+        self.child_keys: list[str] = []  # of the models with a base, in order; then those bases' ids and relations
+        self.child_ids: list[str] = []
+        self.parent_ids: list[str] = []
+        self.lineage_relations: list[str] = []
+        self.source = ""
+
+    def extend(self, keys: list[str], columns: Sequence[list[Any]], bases: list[str | None], relations: list[str],
+               source: str) -> None:
+        self.keys += keys
+        self.key_set.update(keys)
+        for column, more in zip(self.columns, columns, strict=True):
+            column += more
+        self.bases += bases
+        self.relations += relations
+        self.source = source
+        if any(base is not None for base in bases):
+            ids = columns[0]
+            based = [i for i, base in enumerate(bases) if base is not None]
+            self.child_keys += [keys[i] for i in based]
+            self.child_ids += [ids[i] for i in based]
+            self.parent_ids += [bases[i] for i in based]
+            self.lineage_relations += [relations[i] for i in based]
+
+    def __len__(self) -> int:
+        return len(self.keys) + len(self.parent_ids)
+
+    def rows(self) -> Iterator[tuple[str, tuple[Any, ...], str | None, str]]:
+        """(key, Model values, base, relation) of each model, in order."""
+        return zip(self.keys, zip(*self.columns), self.bases, self.relations)
+
+
+def _models(bucket: dict[str, tuple[Any, ...]], sink: _Sink, repeats: _Repeats, tail: _Tail) -> None:
     """The Model table, and the Author and License nodes and edges each model implies, built column by column:
     this runs once per model of every ingest (a million in the benchmark). The columns the implied edges share
-    with the Model table are converted to Arrow once, and the edges are cut from them."""
-    keys = list(bucket)
-    ids, *props = _transposed(list(bucket.values()), 1 + len(s.MODEL.props))
+    with the Model table are converted to Arrow once, and the edges are cut from them. The tail's models (none of
+    them in the bucket) come last."""
+    if not bucket:
+        keys, (ids, *props) = tail.keys, tail.columns
+    else:
+        keys = list(bucket)
+        ids, *props = _transposed(list(bucket.values()), 1 + len(s.MODEL.props))
+        if tail.keys:
+            keys += tail.keys
+            for column, more in zip((ids, *props), tail.columns, strict=True):
+                column += more
     names = dict(zip((name for name, _ in s.MODEL.props), range(len(props)), strict=True))
     implied = (names["author"], names["license"], names["source"])
     for i in implied:
         props[i] = pa.array(props[i], type=pa.string())
     key_column, id_column = pa.array(keys, type=pa.string()), pa.array(ids, type=pa.string())
     sink.node_table("Model").load([key_column, id_column, [False] * len(keys), *props], identity=(0,))
-    if repeats:
+    if repeats:  # every record of the bucket, in order; the tail's (each model once) after them
         record_keys, records = repeats.in_order(bucket)
-        key_column = pa.array(record_keys, type=pa.string())
-        id_column = pa.array(list(map(itemgetter(0), records)), type=pa.string())
+        key_column = pa.array(record_keys + tail.keys, type=pa.string())
+        id_column = pa.array(list(map(itemgetter(0), records)) + tail.columns[0], type=pa.string())
         for i in implied:
-            props[i] = pa.array(list(map(itemgetter(1 + i), records)), type=pa.string())
+            props[i] = pa.array(list(map(itemgetter(1 + i), records)) + tail.columns[1 + i], type=pa.string())
     author, licence, source = (props[i] for i in implied)
     _implied(sink, key_column, id_column, author, "Author", "AUTHORED_BY", None, distinct=not repeats)
     _implied(sink, key_column, id_column, licence, "License", "LICENSED_AS", source, distinct=not repeats)
@@ -407,10 +497,20 @@ def _implied(sink: _Sink, keys: pa.Array, ids: pa.Array, targets: pa.Array, labe
 _BOTH_ENDS = frozenset(("from", "to"))
 
 
-def _lineage(bucket: dict[tuple[str, str, str], tuple[Any, ...]], sink: _Sink) -> None:
+def _lineage(bucket: dict[tuple[str, str, str], tuple[Any, ...]], sink: _Sink, tail: _Tail | None = None) -> None:
     # The identity holds both keys and the provenance already; by columns, as for models.
     children, parents, provenances = _transposed(list(bucket), 3)
     child_ids, parent_ids, relations, confidences, sources = _transposed(list(bucket.values()), 5)
+    if tail is not None and tail.parent_ids:
+        added = len(tail.parent_ids)
+        # The tail's bases are plain ids (ASCII): their keys are their lower case.
+        for column, more in zip((children, parents, child_ids, parent_ids, relations),
+                                (tail.child_keys, pc.ascii_lower(pa.array(tail.parent_ids, pa.string())).to_pylist(),
+                                 tail.child_ids, tail.parent_ids, tail.lineage_relations), strict=True):
+            column += more
+        provenances += ["declared-card"] * added
+        confidences += [1.0] * added
+        sources += [tail.source] * added
     sink.edge_table("DERIVED_FROM", "Model", "Model").load(
         [children, parents, child_ids, parent_ids, relations, provenances, confidences, sources],
         identity=(0, 1, _TOLD_APART_AT["DERIVED_FROM"]),

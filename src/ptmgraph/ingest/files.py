@@ -106,15 +106,38 @@ class InputFile:
                 lines, first = itertools.islice(raw, span.lines), span.first_line
             for number, line in enumerate(lines, start=first):
                 self.position += len(line)
-                try:
-                    value = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    if not line.strip():
-                        continue
-                    value = _json_or_why_not(self.location(number), line)
-                if type(value) is not dict and not isinstance(value, Skipped):
-                    value = Skipped(self.location(number), f"expected a JSON object, got {type(value).__name__}")
-                yield number, value
+                value = self.json_object(number, line)
+                if value is not None:
+                    yield number, value
+
+    def json_object(self, number: int, line: bytes) -> dict[str, Any] | Skipped | None:
+        """Line ``number`` (its bytes) as a JSON object, a Skipped saying why it is not one, or None if blank."""
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            if not line.strip():
+                return None
+            value = _json_or_why_not(self.location(number), line)
+        if type(value) is not dict and not isinstance(value, Skipped):
+            value = Skipped(self.location(number), f"expected a JSON object, got {type(value).__name__}")
+        return value
+
+    def line_blocks(self, size: int, span: Span | None = None) -> Iterator[tuple[int, list[bytes], list[int]]]:
+        """The file's lines (or ``span``'s), ``size`` at a time: (number of the first, their bytes, the position
+        after each)."""
+        with self.path.open("rb") as raw:
+            lines: Iterator[bytes] = raw
+            first = 1
+            if span is not None:
+                raw.seek(span.start)
+                self.position = span.start
+                lines, first = itertools.islice(raw, span.lines), span.first_line
+            while block := list(itertools.islice(lines, size)):
+                ends = list(itertools.accumulate(map(len, block), initial=self.position))
+                del ends[0]
+                self.position = ends[-1]
+                yield first, block, ends
+                first += len(block)
 
     def csv_rows(self, *, header: bool) -> Iterator[tuple[str, dict[str, str] | list[str] | Skipped]]:
         """Rows as dicts (with a header) or lists; a line the csv module cannot parse is Skipped."""
@@ -205,7 +228,7 @@ class InputFile:
                 if not isinstance(key, str):
                     yield where, Skipped(where, "object key is not a string")
                 else:
-                    yield where, (key, value)
+                    yield where, _text_only(where, (key, value))
                 # Keep the buffer small: drop what has been parsed.
                 buffer, i = buffer[end:], 0
 
@@ -216,6 +239,21 @@ def _json_or_why_not(where: str, line: bytes) -> Any:
     except UnicodeDecodeError as exc:
         return Skipped(where, f"not valid UTF-8 ({exc.reason})")
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except ValueError as exc:
         return Skipped(where, f"malformed JSON ({exc})")
+    except RecursionError:
+        return Skipped(where, "JSON nested too deeply to read")
+    return _text_only(where, value)
+
+
+def _text_only(where: str, value: Any) -> Any:
+    """``value``, or a Skipped where one of its strings holds an escaped lone surrogate ("\\ud800"): json reads it,
+    and nothing downstream can store it (it is not text: UTF-8 cannot encode it)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        return Skipped(where, "JSON nested too deeply to read")
+    except UnicodeEncodeError:
+        return Skipped(where, "a string holds a lone UTF-16 surrogate (an escape such as \\ud800), which is not text")
+    return value

@@ -14,6 +14,8 @@ from ptmgraph.errors import InvalidRecord
 from ptmgraph.graph.batch import Batch
 
 RELATIONS = {r.value for r in d.Relation}
+GATED_NO = (False, "false", "False", "")  # how the Hub says a model is not gated
+MAX_COUNT = (1 << 63) - 1  # a count the store keeps (INT64); a larger one is not a count anyone made
 
 
 def _strings(value: Any, what: str) -> list[str]:
@@ -57,7 +59,7 @@ def _files(siblings: Any) -> tuple[str, ...] | None:
 
 
 def _count(value: Any) -> int | None:
-    return value if type(value) is int and value >= 0 else None
+    return value if type(value) is int and 0 <= value <= MAX_COUNT else None
 
 
 def _text(value: Any) -> str | None:
@@ -67,10 +69,10 @@ def _text(value: Any) -> str | None:
 def _gated(value: Any) -> bool | None:
     if value is None:
         return None
-    return value not in (False, "false", "False", "")
+    return value not in GATED_NO
 
 
-def _tag_licences(tags: list[str]) -> list[str]:
+def tag_licences(tags: list[str]) -> list[str]:
     """The licences the Hub's ``license:<id>`` tags name, read only where the card names none."""
     return [tag[len("license:"):] for tag in tags if tag.startswith("license:")]
 
@@ -85,7 +87,7 @@ def _fields(obj: dict[str, Any], source: str) -> tuple[tuple[Any, ...], list[str
     card = _mapping(get("cardData"), "cardData")
     config = _mapping(get("config"), "config")
     tags = _strings(get("tags"), "tags")
-    licenses = _strings(card.get("license"), "cardData.license") or _tag_licences(tags)
+    licenses = _strings(card.get("license"), "cardData.license") or tag_licences(tags)
     files = _files(get("siblings"))
     has_card = bool(card) or (files is not None and "README.md" in files) or None
     architectures = config.get("architectures") if config else None
@@ -142,111 +144,6 @@ def add_plain(batch: Batch, obj: dict[str, Any], source: str) -> tuple[str, int,
     for base, relation, provenance in bases:
         loops += batch.add_lineage_values(model_id, base, relation, provenance, 1.0, source, key)
     return model_id, 1 + len(trained_on) + len(bases), len(bases), loops
-
-
-_NOT_PLAIN = object()  # a field value that makes its object not of the common shape
-_NO_FIELDS = {}.get  # the fields of something that is not an object: none, so not of the common shape either
-_GATED_NO = (False, "false", "False", "")
-
-
-def _tag_list(value: Any) -> Any:
-    """``tags`` as _strings gives them for a list of strings or null; anything else is not the common shape."""
-    if value is None:
-        return []
-    if type(value) is list:
-        try:
-            "".join(value)
-            return value
-        except TypeError:
-            pass
-    return _NOT_PLAIN
-
-
-def _files_or_not(siblings: Any) -> Any:
-    try:
-        return _files(siblings)
-    except InvalidRecord:
-        return _NOT_PLAIN
-
-
-def plain_many(objs: list[Any], source: str) -> list[tuple[tuple[Any, ...], str | None, str] | None]:
-    """What :func:`add_plain` would add for each of ``objs``, worked out one field at a time over all of them: a
-    comprehension per field costs a fraction of the dozen calls per model that :func:`_fields` makes, and a
-    snapshot has millions of models. For each object: its Model values, its one declared base (or None) and that
-    base's relation; None where the object is not of the common shape (a list of licences, datasets, bases the Hub
-    derived, an id or field of an odd type), which add_plain, or the records path, then takes as before."""
-    gets = [obj.get if type(obj) is dict else _NO_FIELDS for obj in objs]
-    ids = [get("id") for get in gets]
-    cards = [get("cardData") for get in gets]
-    cards = [card if type(card) is dict else {} if card is None else _NOT_PLAIN for card in cards]
-    configs = [get("config") for get in gets]
-    configs = [config if type(config) is dict else {} if config is None else _NOT_PLAIN for config in configs]
-    tags = [_tag_list(get("tags")) for get in gets]
-    joined = ["".join(ts) if ts is not _NOT_PLAIN else "base_model:" for ts in tags]
-    # A base the Hub derived (a base_model: tag) needs the slow reading, as does a tag that merely contains the text.
-    # Licence tags (most Hub models have one) count only where the card names no licence: see _plain_one.
-    based = ["base_model:" in text for text in joined]
-    licensed = ["license:" in text for text in joined]
-    siblings = [get("siblings") for get in gets]
-    files = [None if s is None else _files_or_not(s) for s in siblings]
-    return [None if odd_tags or card is _NOT_PLAIN or config is _NOT_PLAIN or fs is _NOT_PLAIN
-            or not d.is_plain_id(model_id) or get("baseModels") is not None
-            else _plain_one(get, model_id, card, config, ts, licence_tags, fs, source)
-            for get, model_id, card, config, ts, odd_tags, licence_tags, fs
-            in zip(gets, ids, cards, configs, tags, based, licensed, files)]
-
-
-def _plain_one(get: Any, model_id: str, card: dict[str, Any], config: dict[str, Any], tags: list[str],
-               licence_tags: bool, files: tuple[str, ...] | None,
-               source: str) -> tuple[tuple[Any, ...], str | None, str] | None:
-    """The rest of :func:`plain_many` for one object whose id, card, config, tags and files are plain already
-    (``licence_tags``: some tag contains "license:")."""
-    card_get = card.get
-    licence = card_get("license")
-    if (licence is not None and type(licence) is not str) or card_get("datasets") is not None:
-        return None
-    if licence is None and licence_tags:  # as _fields reads them
-        named = _tag_licences(tags)
-        if len(named) > 1:
-            return None  # the records path adds a LicensedAs for each licence after the first
-        licence = named[0] if named else None
-    base = card_get("base_model")
-    relation = "finetune"
-    if base is not None:
-        if type(base) is not str:
-            return None
-        if base.strip():
-            declared = card_get("base_model_relation")
-            if not d.is_plain_id(base) or (declared is not None and type(declared) is not str):
-                return None
-            if declared in RELATIONS:
-                relation = declared
-        else:
-            base = None
-    architectures = model_type = None
-    if config:
-        architectures = config.get("architectures")
-        if architectures is not None:
-            architectures = _tag_list(architectures)
-            if architectures is _NOT_PLAIN:
-                return None
-            architectures = tuple(architectures) or None
-        model_type = config.get("model_type")
-        model_type = model_type if type(model_type) is str else None
-    author, sha, library, pipeline_tag = get("author"), get("sha"), get("library_name"), get("pipeline_tag")
-    created, modified = get("createdAt") or get("created_at"), get("lastModified") or get("last_modified")
-    downloads, likes, gated = get("downloads"), get("likes"), get("gated")
-    values = (
-        model_id, author if type(author) is str else None, sha if type(sha) is str else None,
-        created if type(created) is str else None, modified if type(modified) is str else None,
-        downloads if type(downloads) is int and downloads >= 0 else None,
-        likes if type(likes) is int and likes >= 0 else None,
-        licence, library if type(library) is str else None,
-        pipeline_tag if type(pipeline_tag) is str else None, tuple(tags), model_type, architectures, files,
-        None if gated is None else gated not in _GATED_NO,
-        bool(card) or (files is not None and "README.md" in files) or None, source,
-    )
-    return values, base, relation
 
 
 def _bases(card: dict[str, Any], tags: list[str], base_models: Any) -> list[tuple[str, str, str]]:

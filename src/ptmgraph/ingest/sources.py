@@ -10,7 +10,7 @@ from typing import Any
 from ptmgraph import domain as d
 from ptmgraph.errors import InvalidRecord
 from ptmgraph.graph.batch import Batch
-from ptmgraph.ingest import hf_model
+from ptmgraph.ingest import hf_lines, hf_model
 from ptmgraph.ingest.files import InputFile, Span
 from ptmgraph.ingest.pipeline import BAD_UNIT, Counts, Skipped, guarded, take
 
@@ -37,12 +37,6 @@ MODELS_PER_BATCH = 1 << 17
 # it to this many records, so that memory stays bounded; such a batch is not whole groups. The synthetic snapshot has
 # 1.92 records per model.
 MAX_RECORDS_PER_BATCH = 4 * MODELS_PER_BATCH
-# hf-jsonl works out its plain models this many lines at a time (hf_model.plain_many), one field after another: few
-# enough that the parsed objects (~1 KB each) stay in the core's nearest caches from one field's pass to the next.
-# Parsing included, 16-64 lines at a time took 28-48 % less time than add_plain, a model at a time; 1024 as long.
-LINES_AT_ONCE = 32
-
-
 class HfJsonl(InputFile):
     """One Hub ModelInfo JSON object per line (``ptmgraph ingest hub --save`` writes this format)."""
 
@@ -65,12 +59,12 @@ class HfJsonl(InputFile):
 
     def batches(self, strict: bool, records_per_batch: int | None,
                 span: Span | None = None) -> Iterator[tuple[Batch, Counts]]:
-        """What :func:`pipeline.collect` makes of this source's records, with plain models added to the batch
-        without building their records (:func:`hf_model.plain_many`, LINES_AT_ONCE lines at a time, else
-        :func:`hf_model.add_plain`); batches end between models, after ``records_per_batch`` records, or by default
-        after ``models_per_batch`` models (or ``max_records_per_batch`` records, if that comes first). ``span``
-        reads that part of the file only (see :meth:`parts`)."""
-        source, plain_many = self.source, hf_model.plain_many
+        """What :func:`pipeline.collect` makes of this source's records, with the models of the common shape added to
+        the batch as columns, a block of lines at a time (:mod:`hf_lines`), and the others one object at a time
+        (:func:`hf_model.add_plain`, else the records); batches end between models, after ``records_per_batch``
+        records, or by default after ``models_per_batch`` models (or ``max_records_per_batch`` records, if that comes
+        first). ``span`` reads that part of the file only (see :meth:`parts`)."""
+        source = self.source
         by_models = records_per_batch is None
         # A line adds one model at most and a record at least, so a batch that is k models short needs k more
         # records first: its models are counted only then, not on every line.
@@ -78,36 +72,54 @@ class HfJsonl(InputFile):
         full = self.models_per_batch if records_per_batch is None else records_per_batch
         enough = full
         batch, counts = Batch(), Counts()
-        lines = self.json_lines(span)
-        while chunk := [(number, obj, self.position) for number, obj in itertools.islice(lines, LINES_AT_ONCE)]:
-            for (number, obj, position), ready in zip(chunk, plain_many([obj for _, obj, _ in chunk], source)):
-                if ready is not None:
-                    values, base, relation = ready
-                    key = batch.add_model_values(values)
-                    if base is None:
-                        counts.records += 1
-                    else:
-                        counts.records += 2
-                        counts.lineage_edges += 1
-                        if batch.add_lineage_values(values[0], base, relation, "declared-card", 1.0, source, key):
-                            counts.self_loops.append(values[0])
+        for first, lines, ends in self.line_blocks(hf_lines.LINES_PER_BLOCK, span):
+            block = hf_lines.plain_block(hf_lines.decoded(lines), source)
+            plain, i = block.plain, 0
+            while i < len(lines):
+                if plain[i]:
+                    run_end = i + 1
+                    while run_end < len(lines) and plain[run_end]:
+                        run_end += 1
+                    i = self._add_run(batch, counts, block, i, run_end, enough - counts.records)
                 else:
-                    self._add_one(batch, counts, number, obj, strict)
+                    obj = self.json_object(first + i, lines[i])
+                    if obj is not None:
+                        self._add_one(batch, counts, first + i, obj, strict)
+                    i += 1
                 if counts.records >= enough:
                     short = self.models_per_batch - batch.models if by_models else 0
                     if short > 0 and counts.records < most:
                         enough = min(counts.records + short, most)
                         continue
-                    counts.position = position
+                    counts.position = ends[i - 1]
                     yield batch, counts
                     batch, counts, enough = Batch(), Counts(), full
         if counts.records or counts.skipped:
             counts.position = self.position
             yield batch, counts
 
+    def _add_run(self, batch: Batch, counts: Counts, block: hf_lines.Block, start: int, stop: int, need: int) -> int:
+        """Add the plain models of lines ``start`` to ``stop`` of ``block``, or fewer: up to the one that brings
+        ``need`` more records (a model with a base is two). Returns where it stopped."""
+        bases = block.bases
+        records, end = 0, start
+        while end < stop and records < need:
+            records += 1 if bases[end] is None else 2
+            end += 1
+        batch.add_model_columns(block.keys[start:end], [column[start:end] for column in block.columns],
+                                bases[start:end], block.relations[start:end], self.source)
+        edges = records - (end - start)
+        counts.records += records
+        counts.lineage_edges += edges
+        if edges:
+            keys, ids = block.keys, block.columns[0]
+            counts.self_loops += [ids[i] for i in range(start, end)
+                                  if bases[i] is not None and d.node_key(bases[i]) == keys[i]]
+        return end
+
     def _add_one(self, batch: Batch, counts: Counts, number: int, obj: dict[str, Any] | Skipped,
                  strict: bool) -> None:
-        """An object that :func:`hf_model.plain_many` leaves alone: plain after all (add_plain), or records."""
+        """An object that :mod:`hf_lines` leaves alone: plain after all (add_plain), or records."""
         source = self.source
         if type(obj) is dict:
             try:

@@ -1,0 +1,198 @@
+"""Hub snapshot lines → model columns, a block of lines at a time: the hot path of ``ingest hf-jsonl``.
+
+msgspec decodes each line into a value that holds only the fields a model needs: the rest of a Hub line, and the
+hundreds of keys of a model's config, are skipped without becoming Python objects. The models of the common shape
+(what :func:`hf_model.add_plain` takes: one licence, one base in the card, no datasets, no base the Hub derived)
+then become columns, one list per field of :class:`~ptmgraph.domain.Model`, worked out one field at a time over the
+block, which a batch takes whole (:meth:`Batch.add_model_columns`). Every other line (odd, malformed, or not decoded
+here) is left to the object-at-a-time path, so the batches are exactly the ones that path gives.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import msgspec
+
+from ptmgraph import domain as d
+from ptmgraph.ingest.hf_model import GATED_NO, MAX_COUNT, RELATIONS, tag_licences
+
+# Lines of a block are decoded together and their models worked out a field at a time over the block: few enough that
+# the block's values stay in the core's nearest caches from one field's pass to the next.
+LINES_PER_BLOCK = 256
+
+
+class _Config(msgspec.Struct, gc=False):
+    model_type: Any = None
+    architectures: Any = None
+
+
+class _Line(msgspec.Struct, gc=False):
+    """The fields of a Hub ModelInfo object that a model is made of. ``Any`` where a line may hold another type than
+    the usual one: such a value is decoded as it is and judged below, as the object path judges it (a field
+    declared ``str`` would make the whole line undecodable instead)."""
+
+    id: Any = None
+    author: Any = None
+    sha: Any = None
+    createdAt: Any = None  # noqa: N815 - the Hub's field names
+    created_at: Any = None
+    lastModified: Any = None  # noqa: N815
+    last_modified: Any = None
+    downloads: Any = None
+    likes: Any = None
+    library_name: Any = None
+    pipeline_tag: Any = None
+    tags: Any = None
+    gated: Any = None
+    siblings: Any = None
+    baseModels: Any = None  # noqa: N815
+    cardData: dict[str, Any] | None = None  # noqa: N815 - a dict: whether it is empty counts (has_card)
+    config: _Config | None = None
+
+
+_DECODE = msgspec.json.Decoder(_Line).decode
+# Not JSON, not an object, a card or config that is not an object, bytes that are not UTF-8, nesting too deep.
+_UNDECODABLE = (msgspec.DecodeError, ValueError, RecursionError)
+
+
+class Block(NamedTuple):
+    """A block's plain models: ``plain[i]`` says whether line i is one; the other lists hold a value for every line
+    (meaningless where the line is not plain): its key, its Model values by field, its base (or None) and relation."""
+
+    plain: list[bool]
+    keys: list[str]
+    columns: list[list[Any]]
+    bases: list[str | None]
+    relations: list[str]
+
+
+def decoded(lines: list[bytes]) -> list[_Line | None]:
+    """Each line's fields; None for a line msgspec cannot decode as an object (blank, malformed, odd)."""
+    try:
+        return [_DECODE(line) for line in lines]
+    except _UNDECODABLE:
+        return [_decoded_one(line) for line in lines]
+
+
+def _decoded_one(line: bytes) -> _Line | None:
+    try:
+        return _DECODE(line)
+    except _UNDECODABLE:
+        return None
+
+
+def plain_block(lines: list[_Line | None], source: str) -> Block:
+    """The models of ``lines`` (from :func:`decoded`) that are of the common shape, as columns."""
+    n = len(lines)
+    known = [line is not None for line in lines]
+    lines = [line if line is not None else _NOTHING for line in lines]
+    ids = [line.id for line in lines]
+    tags = [line.tags for line in lines]
+    joined = [_joined(ts) for ts in tags]
+    cards = [line.cardData for line in lines]
+    cards = [card if card is not None else {} for card in cards]
+    configs = [line.config for line in lines]
+    files = [_files(line.siblings) for line in lines]
+    plain = [ok and d.is_plain_id(model_id) and text is not None and "base_model:" not in text
+             and line.baseModels is None and fs is not _ODD and card.get("datasets") is None
+             for ok, model_id, text, line, fs, card in zip(known, ids, joined, lines, files, cards)]
+    licences = [_licence(card.get("license"), text, ts) for card, text, ts in zip(cards, joined, tags)]
+    bases = [_base(card) for card in cards]
+    relations = [_relation(card) if base else "finetune" for card, base in zip(cards, bases)]
+    model_types = [_text(config.model_type) if config is not None else None for config in configs]
+    architectures = [_architectures(config.architectures) if config is not None else None for config in configs]
+    plain = [ok and licence is not _ODD and base is not _ODD and relation is not _ODD and archs is not _ODD
+             for ok, licence, base, relation, archs in zip(plain, licences, bases, relations, architectures)]
+    if not any(plain):
+        return Block(plain, [], [], [], [])
+    columns = [
+        ids, [_text(line.author) for line in lines], [_text(line.sha) for line in lines],
+        [_text(line.createdAt or line.created_at) for line in lines],
+        [_text(line.lastModified or line.last_modified) for line in lines],
+        [_count(line.downloads) for line in lines], [_count(line.likes) for line in lines],
+        licences, [_text(line.library_name) for line in lines], [_text(line.pipeline_tag) for line in lines],
+        [tuple(ts) if type(ts) is list else () for ts in tags], model_types, architectures, files,
+        [None if line.gated is None else line.gated not in GATED_NO for line in lines],
+        [bool(card) or (fs is not None and fs is not _ODD and "README.md" in fs) or None
+         for card, fs in zip(cards, files)],
+        [source] * n,
+    ]
+    keys = [model_id.casefold() if ok else "" for model_id, ok in zip(ids, plain)]  # node_key of a plain id
+    return Block(plain, keys, columns, [base or None for base in bases], relations)
+
+
+_NOTHING = _Line()
+_ODD = object()  # a value of a shape the common path does not take
+
+
+def _joined(tags: Any) -> str | None:
+    """The tags as one text (to look for the tags that need the object path), "" for none; None if not strings."""
+    if tags is None:
+        return ""
+    if type(tags) is list:
+        try:
+            return "".join(tags)  # succeeds only for a list of strings, and checks that in C
+        except TypeError:
+            pass
+    return None
+
+
+def _files(siblings: Any) -> Any:
+    if siblings is None:
+        return None
+    if type(siblings) is not list:
+        return _ODD
+    names = []
+    for sibling in siblings:
+        name = sibling.get("rfilename") if type(sibling) is dict else sibling
+        if type(name) is not str:
+            return _ODD
+        names.append(name)
+    return tuple(names)
+
+
+def _licence(licence: Any, joined: str | None, tags: Any) -> Any:
+    if licence is not None:
+        return licence if type(licence) is str else _ODD
+    if joined is None or "license:" not in joined:
+        return None
+    named = tag_licences(tags)
+    if len(named) > 1:
+        return _ODD  # the object path adds a LicensedAs for each licence after the first
+    return named[0] if named else None
+
+
+def _base(card: dict[str, Any]) -> Any:
+    """The card's base: a plain id, "" for none (or blank), _ODD for anything else."""
+    base = card.get("base_model")
+    if base is None:
+        return ""
+    if type(base) is not str:
+        return _ODD
+    if not base.strip():
+        return ""
+    return base if d.is_plain_id(base) else _ODD
+
+
+def _relation(card: dict[str, Any]) -> Any:
+    declared = card.get("base_model_relation")
+    if declared is not None and type(declared) is not str:
+        return _ODD
+    return declared if declared in RELATIONS else "finetune"
+
+
+def _architectures(architectures: Any) -> Any:
+    if architectures is None:
+        return None
+    if _joined(architectures) is None:
+        return _ODD
+    return tuple(architectures) or None
+
+
+def _text(value: Any) -> str | None:
+    return value if type(value) is str else None
+
+
+def _count(value: Any) -> int | None:
+    return value if type(value) is int and 0 <= value <= MAX_COUNT else None
