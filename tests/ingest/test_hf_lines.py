@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from ptmgraph.graph.batch import Batch
 from ptmgraph.ingest import hf_lines
 from ptmgraph.ingest.pipeline import Counts
-from ptmgraph.ingest.sources import HfJsonl
+from ptmgraph.ingest.sources import GhLicenses, HfJsonl
 
 _TEXT = st.one_of(st.none(), st.sampled_from(["", "x", "2023-01-01T00:00:00.000Z"]), st.integers(-1, 2),
                   st.lists(st.just("x"), max_size=1))
@@ -184,3 +184,23 @@ def test_a_batch_ends_after_the_line_that_fills_it_whatever_the_block(tmp_path, 
     # Models 0-1, 2-3 (the bad line skipped between), 4-5, 6; a model with a base is two records.
     assert [counts.position for _, counts in batches] == [ends[1], ends[4], ends[6], ends[7]]
     assert [(counts.records, counts.skipped) for _, counts in batches] == [(3, 0), (3, 1), (4, 0), (1, 0)]
+
+
+def test_lines_no_store_could_keep_are_skipped_with_the_reason(tmp_path):
+    """Lines that json reads but the store cannot keep are skipped and say why (they crashed the ingest before): a
+    string with an escaped lone surrogate (not text), and JSON nested deeper than json reads; a count beyond INT64
+    is not a count anyone made: unknown."""
+    path = tmp_path / "snapshot.jsonl"
+    path.write_bytes(b'{"id": "org/lone\\ud800"}\n'
+                     b'{"id": "org/deep", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}\n"
+                     b'{"id": "org/many", "downloads": 18446744073709551615, "likes": 3}\n')
+    (batch, counts), = HfJsonl(path).batches(strict=False, records_per_batch=None)
+    assert counts.skipped == 2 and counts.records == 1
+    assert "lone UTF-16 surrogate" in counts.problems[0] and counts.problems[0].startswith(f"{path}:1")
+    assert "nested too deeply" in counts.problems[1] and counts.problems[1].startswith(f"{path}:2")
+    assert batch.tables()[0]["Model"].select(["id", "downloads", "likes"]).to_pylist() == [
+        {"id": "org/many", "downloads": None, "likes": 3}]
+    licences = tmp_path / "licences.json"
+    licences.write_bytes(b'{"owner/repo": ["mit"], "owner/lone\\udc00": ["mit"]}')
+    items = list(GhLicenses(licences))
+    assert [type(item).__name__ for item in items].count("Skipped") == 1
