@@ -170,3 +170,37 @@ def _running(pid):
     except (FileNotFoundError, IndexError):
         return False
     return state not in "ZX"  # an exited child nobody reaped yet is a zombie: not running
+
+
+MAIN_SCRIPT = """
+import os, sys
+from ptmgraph.ingest import worker
+from ptmgraph.ingest.sources import HfJsonl
+if __name__ != "__main__":  # a reader process running this script again
+    with open(os.environ["RUN_AGAIN_AS"], "a") as out:
+        out.write(__name__ + "\\n")
+
+class Here(HfJsonl):  # a source only this script defines: a reader needs the script to unpickle it
+    pass
+
+if __name__ == "__main__":
+    source = (Here if sys.argv[2] == "here" else HfJsonl)(sys.argv[1])
+    print(sum(len(batch) for batch, _ in worker.batches(source, False, 7)))
+"""
+
+
+@pytest.mark.parametrize("defined", ["in ptmgraph", "here"])
+def test_reader_processes_leave_out_the_main_script_unless_the_source_lives_there(tmp_path, defined):
+    """A spawned reader runs the parent's main script again before it reads a line (for the CLI, 0.6 s of imports
+    while the writer waits): it must not, unless the source's class is defined in that script."""
+    script, snapshot, ran = tmp_path / "main.py", tmp_path / "snapshot.jsonl", tmp_path / "ran-again"
+    script.write_text(MAIN_SCRIPT)
+    snapshot.write_text("".join(json.dumps({"id": f"org/m{i}"}) + "\n" for i in range(20)))
+    done = subprocess.run([sys.executable, str(script), str(snapshot), "here" if defined == "here" else "ptmgraph"],
+                          capture_output=True, text=True, env={**os.environ, "RUN_AGAIN_AS": str(ran)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["20"]
+    if defined == "here":
+        assert ran.read_text().split() == ["__mp_main__"]
+    else:
+        assert not ran.exists()
