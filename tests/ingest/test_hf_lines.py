@@ -148,9 +148,12 @@ def test_the_common_shape_of_a_snapshot_takes_the_block_path():
          "private": False, "safetensors": {"total": 5}},
         {**SYNTHETIC_SHAPE, "tags": ["pytorch", "license:mit"], "cardData": {}},  # the Hub's licence tag counts
         {**SYNTHETIC_SHAPE, "downloads": 2**64},  # not a count: unknown, as on the object path
+        {**SYNTHETIC_SHAPE, "cardData": {"datasets": ["squad", None, " "]}},  # as a quarter of the 2022 snapshot
     )]
     block = hf_lines.plain_block(hf_lines.decoded(lines), "src")
-    assert block.plain == [True] * 4
+    assert block.plain == [True] * 5
+    assert [[t.dataset for t in trained] for trained in block.trained_on] == [[], [], [], [], ["squad"]]
+    assert block.records == [2, 1, 1, 2, 2]
     assert block.keys[:2] == ["synthetic-org1/model-7", "org/no-base"]
     assert block.bases[:2] == ["synthetic-org1/model-3", None] and block.relations[0] == "finetune"
     files, gated, has_card = (block.columns[i] for i in (13, 14, 15))
@@ -161,7 +164,7 @@ def test_the_common_shape_of_a_snapshot_takes_the_block_path():
     odd = [{**SYNTHETIC_SHAPE, "tags": ["license:mit", "license:gpl"], "cardData": {}},  # licences in tags
            {**SYNTHETIC_SHAPE, "tags": ["base_model:org/b"]},  # a base the Hub derived
            {**SYNTHETIC_SHAPE, "cardData": {"license": ["mit", "gpl"]}},  # licences
-           {**SYNTHETIC_SHAPE, "cardData": {"datasets": ["squad"]}},
+           {**SYNTHETIC_SHAPE, "cardData": {"datasets": ["squad", "bad\tset"]}},  # the object path says why
            {**SYNTHETIC_SHAPE, "id": "org/tab\there"}, "not an object"]
     assert hf_lines.plain_block(hf_lines.decoded([json.dumps(o).encode() for o in odd] + [b"{"]), "src").plain == \
         [False] * (len(odd) + 1)

@@ -2,7 +2,7 @@
 
 msgspec decodes each line into a value that holds only the fields a model needs: the rest of a Hub line, and the
 hundreds of keys of a model's config, are skipped without becoming Python objects. The models of the common shape
-(what :func:`hf_model.add_plain` takes: one licence, one base in the card, no datasets, no base the Hub derived)
+(what :func:`hf_model.add_plain` takes: one licence, one base in the card, no base the Hub derived)
 then become columns, one list per field of :class:`~ptmgraph.domain.Model`, worked out one field at a time over the
 block, which a batch takes whole (:meth:`Batch.add_model_columns`). Every other line (odd, malformed, or not decoded
 here) is left to the object-at-a-time path, so the batches are exactly the ones that path gives.
@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 import msgspec
 
 from ptmgraph import domain as d
-from ptmgraph.ingest.hf_model import GATED_NO, MAX_COUNT, RELATIONS, tag_licences
+from ptmgraph.ingest.hf_model import GATED_NO, MAX_COUNT, RELATIONS, strings, tag_licences
+from ptmgraph.ingest.pipeline import BAD_UNIT
 
 # Lines of a block are decoded together and their models worked out a field at a time over the block: few enough that
 # the block's values stay in the core's nearest caches from one field's pass to the next.
@@ -25,6 +26,10 @@ LINES_PER_BLOCK = 256
 class _Config(msgspec.Struct, gc=False):
     model_type: Any = None
     architectures: Any = None
+
+
+class _Sibling(msgspec.Struct, gc=False):
+    rfilename: Any = None
 
 
 class _Line(msgspec.Struct, gc=False):
@@ -45,7 +50,7 @@ class _Line(msgspec.Struct, gc=False):
     pipeline_tag: Any = None
     tags: Any = None
     gated: Any = None
-    siblings: Any = None
+    siblings: list[_Sibling | str] | None = None  # a file list: typed, as it is long (a Hub line's largest part)
     baseModels: Any = None  # noqa: N815
     cardData: dict[str, Any] | None = None  # noqa: N815 - a dict: whether it is empty counts (has_card)
     config: _Config | None = None
@@ -58,13 +63,16 @@ _UNDECODABLE = (msgspec.DecodeError, ValueError, RecursionError)
 
 class Block(NamedTuple):
     """A block's plain models: ``plain[i]`` says whether line i is one; the other lists hold a value for every line
-    (meaningless where the line is not plain): its key, its Model values by field, its base (or None) and relation."""
+    (meaningless where the line is not plain): its key, its Model values by field, its base (or None) and relation,
+    the TRAINED_ON records of the datasets its card names, and how many records it makes in all."""
 
     plain: list[bool]
     keys: list[str]
     columns: list[list[Any]]
     bases: list[str | None]
     relations: list[str]
+    trained_on: list[list[d.TrainedOn]]
+    records: list[int]
 
 
 def decoded(lines: list[bytes]) -> list[_Line | None]:
@@ -95,17 +103,21 @@ def plain_block(lines: list[_Line | None], source: str) -> Block:
     configs = [line.config for line in lines]
     files = [_files(line.siblings) for line in lines]
     plain = [ok and d.is_plain_id(model_id) and text is not None and "base_model:" not in text
-             and line.baseModels is None and fs is not _ODD and card.get("datasets") is None
-             for ok, model_id, text, line, fs, card in zip(known, ids, joined, lines, files, cards)]
+             and line.baseModels is None and fs is not _ODD
+             for ok, model_id, text, line, fs in zip(known, ids, joined, lines, files)]
+    trained_on = [_trained_on(model_id, card.get("datasets"), source) if ok else _NONE
+                  for ok, model_id, card in zip(plain, ids, cards)]
     licences = [_licence(card.get("license"), text, ts) for card, text, ts in zip(cards, joined, tags)]
     bases = [_base(card) for card in cards]
     relations = [_relation(card) if base else "finetune" for card, base in zip(cards, bases)]
     model_types = [_text(config.model_type) if config is not None else None for config in configs]
     architectures = [_architectures(config.architectures) if config is not None else None for config in configs]
     plain = [ok and licence is not _ODD and base is not _ODD and relation is not _ODD and archs is not _ODD
-             for ok, licence, base, relation, archs in zip(plain, licences, bases, relations, architectures)]
+             and trained is not _ODD
+             for ok, licence, base, relation, archs, trained
+             in zip(plain, licences, bases, relations, architectures, trained_on)]
     if not any(plain):
-        return Block(plain, [], [], [], [])
+        return Block(plain, [], [], [], [], [], [])
     columns = [
         ids, [_text(line.author) for line in lines], [_text(line.sha) for line in lines],
         [_text(line.createdAt or line.created_at) for line in lines],
@@ -119,11 +131,27 @@ def plain_block(lines: list[_Line | None], source: str) -> Block:
         [source] * n,
     ]
     keys = [model_id.casefold() if ok else "" for model_id, ok in zip(ids, plain)]  # node_key of a plain id
-    return Block(plain, keys, columns, [base or None for base in bases], relations)
+    bases = [base or None for base in bases]
+    records = [1 + (base is not None) + (len(trained) if trained is not _ODD else 0)
+               for base, trained in zip(bases, trained_on)]
+    return Block(plain, keys, columns, bases, relations, trained_on, records)
 
 
 _NOTHING = _Line()
 _ODD = object()  # a value of a shape the common path does not take
+_NONE: list[d.TrainedOn] = []
+
+
+def _trained_on(model_id: str, datasets: Any, source: str) -> Any:
+    """The TRAINED_ON records of the datasets a card names, as add_plain builds them; _ODD where one is bad (the
+    object path then says why)."""
+    if datasets is None:
+        return _NONE
+    try:
+        return [d.TrainedOn(model_id, dataset, source=source) for dataset in strings(datasets, "cardData.datasets")
+                if dataset.strip()]
+    except BAD_UNIT:
+        return _ODD
 
 
 def _joined(tags: Any) -> str | None:
@@ -138,18 +166,15 @@ def _joined(tags: Any) -> str | None:
     return None
 
 
-def _files(siblings: Any) -> Any:
+def _files(siblings: list[_Sibling | str] | None) -> Any:
     if siblings is None:
         return None
-    if type(siblings) is not list:
+    names = tuple([sibling if type(sibling) is str else sibling.rfilename for sibling in siblings])
+    try:
+        "".join(names)  # succeeds only for strings, and checks that in C
+    except TypeError:
         return _ODD
-    names = []
-    for sibling in siblings:
-        name = sibling.get("rfilename") if type(sibling) is dict else sibling
-        if type(name) is not str:
-            return _ODD
-        names.append(name)
-    return tuple(names)
+    return names
 
 
 def _licence(licence: Any, joined: str | None, tags: Any) -> Any:

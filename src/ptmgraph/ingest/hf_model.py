@@ -18,7 +18,7 @@ GATED_NO = (False, "false", "False", "")  # how the Hub says a model is not gate
 MAX_COUNT = (1 << 63) - 1  # a count the store keeps (INT64); a larger one is not a count anyone made
 
 
-def _strings(value: Any, what: str) -> list[str]:
+def strings(value: Any, what: str) -> list[str]:
     """A string or a list of strings; nulls inside a list are dropped (cards written by hand contain
     ``datasets: [null]``), anything else makes the record malformed."""
     if value is None:
@@ -86,8 +86,8 @@ def _fields(obj: dict[str, Any], source: str) -> tuple[tuple[Any, ...], list[str
         raise InvalidRecord("record has no 'id' (or 'modelId')")
     card = _mapping(get("cardData"), "cardData")
     config = _mapping(get("config"), "config")
-    tags = _strings(get("tags"), "tags")
-    licenses = _strings(card.get("license"), "cardData.license") or tag_licences(tags)
+    tags = strings(get("tags"), "tags")
+    licenses = strings(card.get("license"), "cardData.license") or tag_licences(tags)
     files = _files(get("siblings"))
     has_card = bool(card) or (files is not None and "README.md" in files) or None
     architectures = config.get("architectures") if config else None
@@ -96,7 +96,7 @@ def _fields(obj: dict[str, Any], source: str) -> tuple[tuple[Any, ...], list[str
         _text(get("lastModified") or get("last_modified")), _count(get("downloads")), _count(get("likes")),
         licenses[0] if licenses else None, _text(get("library_name")), _text(get("pipeline_tag")), tuple(tags),
         _text(config.get("model_type")) if config else None,
-        tuple(_strings(architectures, "config.architectures")) or None if architectures is not None else None,
+        tuple(strings(architectures, "config.architectures")) or None if architectures is not None else None,
         files, _gated(get("gated")), has_card, source,
     )
     return values, licenses, card, tags
@@ -110,7 +110,7 @@ def records(obj: dict[str, Any], source: str) -> Iterator[d.Record]:
         yield d.LicensedAs(model.id, licence, source=source)
     datasets = card.get("datasets")
     if datasets is not None:
-        for dataset in _strings(datasets, "cardData.datasets"):
+        for dataset in strings(datasets, "cardData.datasets"):
             if dataset.strip():
                 yield d.TrainedOn(model.id, dataset, source=source)
     for base, relation, provenance in _bases(card, tags, obj.get("baseModels")):
@@ -131,7 +131,7 @@ def add_plain(batch: Batch, obj: dict[str, Any], source: str) -> tuple[str, int,
         return None
     datasets = card.get("datasets")
     trained_on = [] if datasets is None else [
-        d.TrainedOn(model_id, dataset, source=source) for dataset in _strings(datasets, "cardData.datasets")
+        d.TrainedOn(model_id, dataset, source=source) for dataset in strings(datasets, "cardData.datasets")
         if dataset.strip()]
     bases = _bases(card, tags, obj.get("baseModels"))
     for base, _, _ in bases:
@@ -156,7 +156,7 @@ def _bases(card: dict[str, Any], tags: list[str], base_models: Any) -> list[tupl
     if type(declared_bases) is str:  # the usual case, without building a list of one to filter
         bases = [declared_bases] if declared_bases.strip() else []
     else:
-        bases = [b for b in _strings(declared_bases, "cardData.base_model") if b.strip()]
+        bases = [b for b in strings(declared_bases, "cardData.base_model") if b.strip()]
     declared = card.get("base_model_relation")
     found = []
     for base in bases:

@@ -100,21 +100,23 @@ class HfJsonl(InputFile):
 
     def _add_run(self, batch: Batch, counts: Counts, block: hf_lines.Block, start: int, stop: int, need: int) -> int:
         """Add the plain models of lines ``start`` to ``stop`` of ``block``, or fewer: up to the one that brings
-        ``need`` more records (a model with a base is two). Returns where it stopped."""
-        bases = block.bases
+        ``need`` more records. Returns where it stopped."""
+        bases, per_line = block.bases, block.records
         records, end = 0, start
         while end < stop and records < need:
-            records += 1 if bases[end] is None else 2
+            records += per_line[end]
             end += 1
         batch.add_model_columns(block.keys[start:end], [column[start:end] for column in block.columns],
                                 bases[start:end], block.relations[start:end], self.source)
-        edges = records - (end - start)
+        for trained_on in block.trained_on[start:end]:
+            for record in trained_on:
+                batch.add(record)
         counts.records += records
-        counts.lineage_edges += edges
-        if edges:
+        based = [i for i in range(start, end) if bases[i] is not None]
+        if based:
             keys, ids = block.keys, block.columns[0]
-            counts.self_loops += [ids[i] for i in range(start, end)
-                                  if bases[i] is not None and d.node_key(bases[i]) == keys[i]]
+            counts.lineage_edges += len(based)
+            counts.self_loops += [ids[i] for i in based if d.node_key(bases[i]) == keys[i]]
         return end
 
     def _add_one(self, batch: Batch, counts: Counts, number: int, obj: dict[str, Any] | Skipped,
