@@ -109,6 +109,10 @@ def _tables(batch: Batch) -> dict:
                             "config": {"model_type": "bert", "architectures": []}, "siblings": ["README.md"]}], 256)
 @example([{"id": "org/a", "cardData": {"base_model": "org/c", "base_model_relation": "adapter"}},
           {"id": "org/c", "cardData": {"base_model": "org/c", "base_model_relation": "bogus"}}], 256)
+# Bases the card lists, and the Hub's tags: ids that validation changes (spaces, case, non-ASCII) take the object path.
+@example([{"id": "org/m", "cardData": {"base_model": [" org/b ", "x/Ü"]}},
+          {"id": "org/n", "tags": ["base_model:adapter:org/B", "base_model:x/ü"], "cardData": {"base_model": "org/b"}}],
+         256)
 # A model given again after the block path took it: the two rows merge, in order, with a bad line between.
 @example([{"id": "org/a", "author": "x"}, b"not json", {"id": "Org/A", "author": None, "downloads": 3},
           {"id": "org/b", "cardData": {"base_model": "org/a"}}, {"id": "org/b", "cardData": {"datasets": ["s"]}}], 2)
@@ -149,20 +153,24 @@ def test_the_common_shape_of_a_snapshot_takes_the_block_path():
         {**SYNTHETIC_SHAPE, "tags": ["pytorch", "license:mit"], "cardData": {}},  # the Hub's licence tag counts
         {**SYNTHETIC_SHAPE, "downloads": 2**64},  # not a count: unknown, as on the object path
         {**SYNTHETIC_SHAPE, "cardData": {"datasets": ["squad", None, " "]}},  # as a quarter of the 2022 snapshot
+        # As the Hub serves a model that declares its base: the card, and the tags the Hub derives from it.
+        {**SYNTHETIC_SHAPE, "tags": ["gguf", "base_model:org/b", "base_model:quantized:org/b"],
+         "cardData": {"base_model": "org/b"}},
     )]
     block = hf_lines.plain_block(hf_lines.decoded(lines), "src")
-    assert block.plain == [True] * 5
-    assert [[t.dataset for t in trained] for trained in block.trained_on] == [[], [], [], [], ["squad"]]
-    assert block.records == [2, 1, 1, 2, 2]
+    assert block.plain == [True] * 6
+    assert [[t.dataset for t in trained] for trained in block.trained_on] == [[], [], [], [], ["squad"], []]
+    assert block.records == [2, 1, 1, 2, 2, 3]
+    assert block.lineage[5] == [("org/b", "quantized", "declared-card"), ("org/b", "quantized", "declared-tag")]
     assert block.keys[:2] == ["synthetic-org1/model-7", "org/no-base"]
-    assert block.bases[:2] == ["synthetic-org1/model-3", None] and block.relations[0] == "finetune"
+    assert block.lineage[:2] == [[("synthetic-org1/model-3", "finetune", "declared-card")], []]
     files, gated, has_card = (block.columns[i] for i in (13, 14, 15))
     assert (files[1], gated[1], has_card[1]) == (("README.md",), None, True)
     assert [block.columns[7][i] for i in (0, 1, 2)] == ["apache-2.0", "mit", "mit"]  # licence
     assert block.columns[5][3] is None  # downloads
     # The shapes it leaves to the object path:
     odd = [{**SYNTHETIC_SHAPE, "tags": ["license:mit", "license:gpl"], "cardData": {}},  # licences in tags
-           {**SYNTHETIC_SHAPE, "tags": ["base_model:org/b"]},  # a base the Hub derived
+           {**SYNTHETIC_SHAPE, "cardData": {"base_model": ["org/b", "Org/B"]}},  # one base twice: edges merge
            {**SYNTHETIC_SHAPE, "cardData": {"license": ["mit", "gpl"]}},  # licences
            {**SYNTHETIC_SHAPE, "cardData": {"datasets": ["squad", "bad\tset"]}},  # the object path says why
            {**SYNTHETIC_SHAPE, "id": "org/tab\there"}, "not an object"]

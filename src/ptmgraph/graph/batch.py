@@ -213,32 +213,35 @@ class Batch:
         self._lineage_children.add(child_key)
         return child_key == parent_key
 
-    def add_model_columns(self, keys: list[str], columns: Sequence[list[Any]], bases: list[str | None],
-                          relations: list[str], source: str) -> None:
+    def add_model_columns(self, keys: list[str], columns: Sequence[list[Any]],
+                          lineage: list[list[tuple[str, str, str]]], source: str) -> None:
         """Models as columns (one list per field of :class:`~ptmgraph.domain.Model`, the rows keyed by ``keys``),
-        each with the ``declared-card`` lineage edge (confidence 1) to its ``bases`` entry (a plain id, or None) of
-        the relation its ``relations`` entry names: the same as :meth:`add_model_values` and
-        :meth:`add_lineage_values` row by row, and much faster where the models are new to the batch, as they are in
-        a snapshot: the columns are kept as they are, to become the tables' last rows, and no row is built."""
+        each with its ``lineage`` entry: (base, relation, provenance) of each lineage edge to a base, all from
+        ``source`` with confidence 1, a plain id and one edge per base and provenance. The same as
+        :meth:`add_model_values` and :meth:`add_lineage_values` row by row, and much faster where the models are
+        new to the batch, as they are in a snapshot: the columns are kept as they are, to become the tables' last
+        rows, and no row is built."""
         tail = self._tail
         models = self._records.get(d.Model, {})
         if (len(set(keys)) != len(keys) or not tail.key_set.isdisjoint(keys) or any(map(models.__contains__, keys))
                 or not self._lineage_children.isdisjoint(keys) or (tail.keys and source != tail.source)):
             # A model given again merges with its earlier rows, row by row, in order.
-            for values, key, base, relation in zip(zip(*columns), keys, bases, relations, strict=True):
-                self.add_model_values(values)
-                if base is not None:
-                    self.add_lineage_values(values[0], base, relation, "declared-card", 1.0, source, key)
+            for values, key, edges in zip(zip(*columns), keys, lineage, strict=True):
+                self._add_model_row(key, values, edges, source)
             return
-        tail.extend(keys, columns, bases, relations, source)
+        tail.extend(keys, columns, lineage, source)
         self._built = None
+
+    def _add_model_row(self, key: str, values: tuple[Any, ...], edges: list[tuple[str, str, str]],
+                       source: str) -> None:
+        self.add_model_values(values)
+        for base, relation, provenance in edges:
+            self.add_lineage_values(values[0], base, relation, provenance, 1.0, source, key)
 
     def _flush_tail(self) -> None:
         tail, self._tail = self._tail, _Tail()
-        for key, values, base, relation in tail.rows():
-            self.add_model_values(values)
-            if base is not None:
-                self.add_lineage_values(values[0], base, relation, "declared-card", 1.0, tail.source, key)
+        for key, values, edges in tail.rows():
+            self._add_model_row(key, values, edges, tail.source)
 
     @property
     def models(self) -> int:
@@ -265,7 +268,7 @@ class Batch:
                 _models(models, sink, self._repeats, tail)
             for kind, contribute in _CONTRIBUTORS:
                 bucket = self._records.get(kind)
-                if kind is d.Lineage and tail.parent_ids:
+                if kind is d.Lineage and tail.edges[0]:
                     _lineage(bucket or {}, sink, tail)
                 elif bucket:
                     contribute(bucket, sink)
@@ -390,44 +393,37 @@ class _Repeats:
 
 
 class _Tail:
-    """Models a batch was given as columns (:meth:`Batch.add_model_columns`), none of them in its buckets, and the
-    declared-card lineage edge of those that name a base."""
+    """Models a batch was given as columns (:meth:`Batch.add_model_columns`), none of them in its buckets, and
+    their lineage edges."""
 
     def __init__(self) -> None:
         self.keys: list[str] = []
         self.key_set: set[str] = set()
         self.columns: list[list[Any]] = [[] for _ in range(1 + len(s.MODEL.props))]
-        self.bases: list[str | None] = []
-        self.relations: list[str] = []
-        self.child_keys: list[str] = []  # of the models with a base, in order; then those bases' ids and relations
-        self.child_ids: list[str] = []
-        self.parent_ids: list[str] = []
-        self.lineage_relations: list[str] = []
+        self.lineage: list[list[tuple[str, str, str]]] = []  # each model's
+        self.edges: list[list[str]] = [[], [], [], [], []]  # all of them: child key and id, base, relation, provenance
         self.source = ""
 
-    def extend(self, keys: list[str], columns: Sequence[list[Any]], bases: list[str | None], relations: list[str],
+    def extend(self, keys: list[str], columns: Sequence[list[Any]], lineage: list[list[tuple[str, str, str]]],
                source: str) -> None:
         self.keys += keys
         self.key_set.update(keys)
         for column, more in zip(self.columns, columns, strict=True):
             column += more
-        self.bases += bases
-        self.relations += relations
+        self.lineage += lineage
         self.source = source
-        if any(base is not None for base in bases):
+        if any(lineage):
             ids = columns[0]
-            based = [i for i, base in enumerate(bases) if base is not None]
-            self.child_keys += [keys[i] for i in based]
-            self.child_ids += [ids[i] for i in based]
-            self.parent_ids += [bases[i] for i in based]
-            self.lineage_relations += [relations[i] for i in based]
+            rows = [(keys[i], ids[i], *edge) for i, edges in enumerate(lineage) for edge in edges]
+            for column, more in zip(self.edges, zip(*rows), strict=True):
+                column += more
 
     def __len__(self) -> int:
-        return len(self.keys) + len(self.parent_ids)
+        return len(self.keys) + len(self.edges[0])
 
-    def rows(self) -> Iterator[tuple[str, tuple[Any, ...], str | None, str]]:
-        """(key, Model values, base, relation) of each model, in order."""
-        return zip(self.keys, zip(*self.columns), self.bases, self.relations)
+    def rows(self) -> Iterator[tuple[str, tuple[Any, ...], list[tuple[str, str, str]]]]:
+        """(key, Model values, lineage edges) of each model, in order."""
+        return zip(self.keys, zip(*self.columns), self.lineage)
 
 
 def _models(bucket: dict[str, tuple[Any, ...]], sink: _Sink, repeats: _Repeats, tail: _Tail) -> None:
@@ -501,16 +497,16 @@ def _lineage(bucket: dict[tuple[str, str, str], tuple[Any, ...]], sink: _Sink, t
     # The identity holds both keys and the provenance already; by columns, as for models.
     children, parents, provenances = _transposed(list(bucket), 3)
     child_ids, parent_ids, relations, confidences, sources = _transposed(list(bucket.values()), 5)
-    if tail is not None and tail.parent_ids:
-        added = len(tail.parent_ids)
+    if tail is not None and tail.edges[0]:
+        child_keys, child_tail_ids, bases, base_relations, base_provenances = tail.edges
         # The tail's bases are plain ids (ASCII): their keys are their lower case.
-        for column, more in zip((children, parents, child_ids, parent_ids, relations),
-                                (tail.child_keys, pc.ascii_lower(pa.array(tail.parent_ids, pa.string())).to_pylist(),
-                                 tail.child_ids, tail.parent_ids, tail.lineage_relations), strict=True):
+        base_keys = pc.ascii_lower(pa.array(bases, pa.string())).to_pylist()
+        for column, more in zip((children, parents, child_ids, parent_ids, relations, provenances),
+                                (child_keys, base_keys, child_tail_ids, bases, base_relations, base_provenances),
+                                strict=True):
             column += more
-        provenances += ["declared-card"] * added
-        confidences += [1.0] * added
-        sources += [tail.source] * added
+        confidences += [1.0] * len(bases)
+        sources += [tail.source] * len(bases)
     sink.edge_table("DERIVED_FROM", "Model", "Model").load(
         [children, parents, child_ids, parent_ids, relations, provenances, confidences, sources],
         identity=(0, 1, _TOLD_APART_AT["DERIVED_FROM"]),

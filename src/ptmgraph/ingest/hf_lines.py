@@ -2,7 +2,7 @@
 
 msgspec decodes each line into a value that holds only the fields a model needs: the rest of a Hub line, and the
 hundreds of keys of a model's config, are skipped without becoming Python objects. The models of the common shape
-(what :func:`hf_model.add_plain` takes: one licence, one base in the card, no base the Hub derived)
+(what :func:`hf_model.add_plain` takes: one licence, bases that are plain ids)
 then become columns, one list per field of :class:`~ptmgraph.domain.Model`, worked out one field at a time over the
 block, which a batch takes whole (:meth:`Batch.add_model_columns`). Every other line (odd, malformed, or not decoded
 here) is left to the object-at-a-time path, so the batches are exactly the ones that path gives.
@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from ptmgraph import domain as d
-from ptmgraph.ingest.hf_model import GATED_NO, MAX_COUNT, RELATIONS, strings, tag_licences
+from ptmgraph.ingest.hf_model import GATED_NO, MAX_COUNT, RELATIONS, declared_bases, strings, tag_licences
 from ptmgraph.ingest.pipeline import BAD_UNIT
 
 # Lines of a block are decoded together and their models worked out a field at a time over the block: few enough that
@@ -63,14 +63,13 @@ _UNDECODABLE = (msgspec.DecodeError, ValueError, RecursionError)
 
 class Block(NamedTuple):
     """A block's plain models: ``plain[i]`` says whether line i is one; the other lists hold a value for every line
-    (meaningless where the line is not plain): its key, its Model values by field, its base (or None) and relation,
-    the TRAINED_ON records of the datasets its card names, and how many records it makes in all."""
+    (meaningless where the line is not plain): its key, its Model values by field, its lineage edges (base,
+    relation, provenance), the TRAINED_ON records of the datasets its card names, and how many records it makes."""
 
     plain: list[bool]
     keys: list[str]
     columns: list[list[Any]]
-    bases: list[str | None]
-    relations: list[str]
+    lineage: list[list[tuple[str, str, str]]]
     trained_on: list[list[d.TrainedOn]]
     records: list[int]
 
@@ -102,22 +101,19 @@ def plain_block(lines: list[_Line | None], source: str) -> Block:
     cards = [card if card is not None else {} for card in cards]
     configs = [line.config for line in lines]
     files = [_files(line.siblings) for line in lines]
-    plain = [ok and d.is_plain_id(model_id) and text is not None and "base_model:" not in text
-             and line.baseModels is None and fs is not _ODD
-             for ok, model_id, text, line, fs in zip(known, ids, joined, lines, files)]
+    plain = [ok and d.is_plain_id(model_id) and text is not None and fs is not _ODD
+             for ok, model_id, text, fs in zip(known, ids, joined, files)]
     trained_on = [_trained_on(model_id, card.get("datasets"), source) if ok else _NONE
                   for ok, model_id, card in zip(plain, ids, cards)]
     licences = [_licence(card.get("license"), text, ts) for card, text, ts in zip(cards, joined, tags)]
-    bases = [_base(card) for card in cards]
-    relations = [_relation(card) if base else "finetune" for card, base in zip(cards, bases)]
+    lineage = [_lineage(card, ts, text, line.baseModels) if ok else _NONE
+               for ok, card, ts, text, line in zip(plain, cards, tags, joined, lines)]
     model_types = [_text(config.model_type) if config is not None else None for config in configs]
     architectures = [_architectures(config.architectures) if config is not None else None for config in configs]
-    plain = [ok and licence is not _ODD and base is not _ODD and relation is not _ODD and archs is not _ODD
-             and trained is not _ODD
-             for ok, licence, base, relation, archs, trained
-             in zip(plain, licences, bases, relations, architectures, trained_on)]
+    plain = [ok and licence is not _ODD and edges is not _ODD and archs is not _ODD and trained is not _ODD
+             for ok, licence, edges, archs, trained in zip(plain, licences, lineage, architectures, trained_on)]
     if not any(plain):
-        return Block(plain, [], [], [], [], [], [])
+        return Block(plain, [], [], [], [], [])
     columns = [
         ids, [_text(line.author) for line in lines], [_text(line.sha) for line in lines],
         [_text(line.createdAt or line.created_at) for line in lines],
@@ -131,10 +127,8 @@ def plain_block(lines: list[_Line | None], source: str) -> Block:
         [source] * n,
     ]
     keys = [model_id.casefold() if ok else "" for model_id, ok in zip(ids, plain)]  # node_key of a plain id
-    bases = [base or None for base in bases]
-    records = [1 + (base is not None) + (len(trained) if trained is not _ODD else 0)
-               for base, trained in zip(bases, trained_on)]
-    return Block(plain, keys, columns, bases, relations, trained_on, records)
+    records = [1 + len(edges) + len(trained) if ok else 0 for ok, edges, trained in zip(plain, lineage, trained_on)]
+    return Block(plain, keys, columns, lineage, trained_on, records)
 
 
 _NOTHING = _Line()
@@ -188,23 +182,27 @@ def _licence(licence: Any, joined: str | None, tags: Any) -> Any:
     return named[0] if named else None
 
 
-def _base(card: dict[str, Any]) -> Any:
-    """The card's base: a plain id, "" for none (or blank), _ODD for anything else."""
+def _lineage(card: dict[str, Any], tags: list[str] | None, joined: str, base_models: Any) -> Any:
+    """The (base, relation, provenance) of each lineage edge :func:`hf_model.declared_bases` finds; _ODD where a base
+    is not a plain id, or two edges would be one (the object path merges them)."""
     base = card.get("base_model")
-    if base is None:
-        return ""
-    if type(base) is not str:
+    if base_models is None and "base_model:" not in joined and (base is None or type(base) is str):
+        # The usual card (as in the synthetic snapshot): one base or none, and nothing the Hub derived.
+        if base is None or not base.strip():
+            return _NONE
+        declared = card.get("base_model_relation")
+        if not d.is_plain_id(base) or (declared is not None and type(declared) is not str):
+            return _ODD
+        return [(base, declared if declared in RELATIONS else "finetune", "declared-card")]
+    try:
+        edges = declared_bases(card, tags or [], base_models)
+    except BAD_UNIT:
         return _ODD
-    if not base.strip():
-        return ""
-    return base if d.is_plain_id(base) else _ODD
-
-
-def _relation(card: dict[str, Any]) -> Any:
-    declared = card.get("base_model_relation")
-    if declared is not None and type(declared) is not str:
+    if not all(d.is_plain_id(base) for base, _, _ in edges):
         return _ODD
-    return declared if declared in RELATIONS else "finetune"
+    if len({(base.casefold(), provenance) for base, _, provenance in edges}) != len(edges):
+        return _ODD
+    return edges
 
 
 def _architectures(architectures: Any) -> Any:

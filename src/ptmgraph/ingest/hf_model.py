@@ -113,7 +113,7 @@ def records(obj: dict[str, Any], source: str) -> Iterator[d.Record]:
         for dataset in strings(datasets, "cardData.datasets"):
             if dataset.strip():
                 yield d.TrainedOn(model.id, dataset, source=source)
-    for base, relation, provenance in _bases(card, tags, obj.get("baseModels")):
+    for base, relation, provenance in declared_bases(card, tags, obj.get("baseModels")):
         yield d.Lineage(model.id, base, relation, provenance, 1.0, source)
 
 
@@ -133,7 +133,7 @@ def add_plain(batch: Batch, obj: dict[str, Any], source: str) -> tuple[str, int,
     trained_on = [] if datasets is None else [
         d.TrainedOn(model_id, dataset, source=source) for dataset in strings(datasets, "cardData.datasets")
         if dataset.strip()]
-    bases = _bases(card, tags, obj.get("baseModels"))
+    bases = declared_bases(card, tags, obj.get("baseModels"))
     for base, _, _ in bases:
         if not d.is_plain_id(base):
             return None
@@ -146,13 +146,13 @@ def add_plain(batch: Batch, obj: dict[str, Any], source: str) -> tuple[str, int,
     return model_id, 1 + len(trained_on) + len(bases), len(bases), loops
 
 
-def _bases(card: dict[str, Any], tags: list[str], base_models: Any) -> list[tuple[str, str, str]]:
+def declared_bases(card: dict[str, Any], tags: list[str], base_models: Any) -> list[tuple[str, str, str]]:
     """(base, relation, provenance) for every base the card or the Hub declares."""
     declared_bases = card.get("base_model")
     hub_tags = [tag for tag in tags if tag.startswith("base_model:")]
     if declared_bases is None and base_models is None and not hub_tags:
         return []
-    tagged = _hub_bases(hub_tags, base_models) if hub_tags or base_models is not None else {}
+    tagged = _hubdeclared_bases(hub_tags, base_models) if hub_tags or base_models is not None else {}
     if type(declared_bases) is str:  # the usual case, without building a list of one to filter
         bases = [declared_bases] if declared_bases.strip() else []
     else:
@@ -176,7 +176,7 @@ def _bases(card: dict[str, Any], tags: list[str], base_models: Any) -> list[tupl
     return found
 
 
-def _hub_bases(hub_tags: list[str], base_models: Any) -> dict[str, str]:
+def _hubdeclared_bases(hub_tags: list[str], base_models: Any) -> dict[str, str]:
     """Bases the Hub derived: ``baseModels`` ({"relation", "models": [{"id"}]}) and ``base_model:[relation:]id``
     tags (``hub_tags``), mapped to their relation (``unknown`` when the tag does not say)."""
     tagged: dict[str, str] = {}

@@ -101,22 +101,23 @@ class HfJsonl(InputFile):
     def _add_run(self, batch: Batch, counts: Counts, block: hf_lines.Block, start: int, stop: int, need: int) -> int:
         """Add the plain models of lines ``start`` to ``stop`` of ``block``, or fewer: up to the one that brings
         ``need`` more records. Returns where it stopped."""
-        bases, per_line = block.bases, block.records
+        per_line = block.records
         records, end = 0, start
         while end < stop and records < need:
             records += per_line[end]
             end += 1
-        batch.add_model_columns(block.keys[start:end], [column[start:end] for column in block.columns],
-                                bases[start:end], block.relations[start:end], self.source)
+        lineage = block.lineage[start:end]
+        batch.add_model_columns(block.keys[start:end], [column[start:end] for column in block.columns], lineage,
+                                self.source)
         for trained_on in block.trained_on[start:end]:
             for record in trained_on:
                 batch.add(record)
         counts.records += records
-        based = [i for i in range(start, end) if bases[i] is not None]
-        if based:
+        if any(lineage):
             keys, ids = block.keys, block.columns[0]
-            counts.lineage_edges += len(based)
-            counts.self_loops += [ids[i] for i in based if d.node_key(bases[i]) == keys[i]]
+            for i, edges in enumerate(lineage, start):
+                counts.lineage_edges += len(edges)
+                counts.self_loops += [ids[i] for base, _, _ in edges if d.node_key(base) == keys[i]]
         return end
 
     def _add_one(self, batch: Batch, counts: Counts, number: int, obj: dict[str, Any] | Skipped,
