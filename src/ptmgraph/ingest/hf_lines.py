@@ -2,10 +2,10 @@
 
 msgspec decodes each line into a value that holds only the fields a model needs: the rest of a Hub line, and the
 hundreds of keys of a model's config, are skipped without becoming Python objects. The models of the common shape
-(what :func:`hf_model.add_plain` takes: one licence, bases that are plain ids)
-then become columns, one list per field of :class:`~ptmgraph.domain.Model`, worked out one field at a time over the
-block, which a batch takes whole (:meth:`Batch.add_model_columns`). Every other line (odd, malformed, or not decoded
-here) is left to the object-at-a-time path, so the batches are exactly the ones that path gives.
+(what :func:`hf_model.add_plain` takes: one licence, bases that are plain ids, each field of its usual type) then
+become columns, one list per field of :class:`~ptmgraph.domain.Model`, worked out one field at a time over the block,
+which a batch takes whole (:meth:`Batch.add_model_columns`). Every other line (odd, malformed, or not decoded here)
+is left to the object-at-a-time path, so the batches are exactly the ones that path gives (tests/ingest/test_hf_lines).
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def plain_block(lines: list[_Line | None], source: str) -> Block:
 
 _NOTHING = _Line()
 _ODD = object()  # a value of a shape the common path does not take
-_NONE: list[d.TrainedOn] = []
+_NONE: list[Any] = []  # no records, no edges: shared by every line, so never changed
 
 
 def _trained_on(model_id: str, datasets: Any, source: str) -> Any:
