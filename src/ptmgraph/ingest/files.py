@@ -10,7 +10,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 import orjson
@@ -98,17 +98,20 @@ class InputFile:
         # orjson parses the bytes as they are (and checks UTF-8) in a third of json's time; a line it rejects goes
         # to json, which reads a little more (NaN, numbers beyond 64 bits) and says what is wrong otherwise.
         with self.path.open("rb") as raw:
-            lines: Iterator[bytes] = raw
-            first = 1
-            if span is not None:
-                raw.seek(span.start)
-                self.position = span.start
-                lines, first = itertools.islice(raw, span.lines), span.first_line
+            lines, first = self._lines_of(raw, span)
             for number, line in enumerate(lines, start=first):
                 self.position += len(line)
                 value = self.json_object(number, line)
                 if value is not None:
                     yield number, value
+
+    def _lines_of(self, raw: BinaryIO, span: Span | None) -> tuple[Iterator[bytes], int]:
+        """The lines of the open file ``raw`` (or of ``span`` in it), and the number of the first."""
+        if span is None:
+            return raw, 1
+        raw.seek(span.start)
+        self.position = span.start
+        return itertools.islice(raw, span.lines), span.first_line
 
     def json_object(self, number: int, line: bytes) -> dict[str, Any] | Skipped | None:
         """Line ``number`` (its bytes) as a JSON object, a Skipped saying why it is not one, or None if blank."""
@@ -126,12 +129,7 @@ class InputFile:
         """The file's lines (or ``span``'s), ``size`` at a time: (number of the first, their bytes, the position
         after each)."""
         with self.path.open("rb") as raw:
-            lines: Iterator[bytes] = raw
-            first = 1
-            if span is not None:
-                raw.seek(span.start)
-                self.position = span.start
-                lines, first = itertools.islice(raw, span.lines), span.first_line
+            lines, first = self._lines_of(raw, span)
             while block := list(itertools.islice(lines, size)):
                 ends = list(itertools.accumulate(map(len, block), initial=self.position))
                 del ends[0]

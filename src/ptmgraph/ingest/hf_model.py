@@ -148,15 +148,15 @@ def add_plain(batch: Batch, obj: dict[str, Any], source: str) -> tuple[str, int,
 
 def declared_bases(card: dict[str, Any], tags: list[str], base_models: Any) -> list[tuple[str, str, str]]:
     """(base, relation, provenance) for every base the card or the Hub declares."""
-    declared_bases = card.get("base_model")
+    card_bases = card.get("base_model")
     hub_tags = [tag for tag in tags if tag.startswith("base_model:")]
-    if declared_bases is None and base_models is None and not hub_tags:
+    if card_bases is None and base_models is None and not hub_tags:
         return []
-    tagged = _hubdeclared_bases(hub_tags, base_models) if hub_tags or base_models is not None else {}
-    if type(declared_bases) is str:  # the usual case, without building a list of one to filter
-        bases = [declared_bases] if declared_bases.strip() else []
+    tagged = _hub_bases(hub_tags, base_models) if hub_tags or base_models is not None else {}
+    if type(card_bases) is str:  # the usual case, without building a list of one to filter
+        bases = [card_bases] if card_bases.strip() else []
     else:
-        bases = [b for b in strings(declared_bases, "cardData.base_model") if b.strip()]
+        bases = [b for b in strings(card_bases, "cardData.base_model") if b.strip()]
     declared = card.get("base_model_relation")
     found = []
     for base in bases:
@@ -176,7 +176,7 @@ def declared_bases(card: dict[str, Any], tags: list[str], base_models: Any) -> l
     return found
 
 
-def _hubdeclared_bases(hub_tags: list[str], base_models: Any) -> dict[str, str]:
+def _hub_bases(hub_tags: list[str], base_models: Any) -> dict[str, str]:
     """Bases the Hub derived: ``baseModels`` ({"relation", "models": [{"id"}]}) and ``base_model:[relation:]id``
     tags (``hub_tags``), mapped to their relation (``unknown`` when the tag does not say)."""
     tagged: dict[str, str] = {}

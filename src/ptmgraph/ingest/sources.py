@@ -37,6 +37,8 @@ MODELS_PER_BATCH = 1 << 17
 # it to this many records, so that memory stays bounded; such a batch is not whole groups. The synthetic snapshot has
 # 1.92 records per model.
 MAX_RECORDS_PER_BATCH = 4 * MODELS_PER_BATCH
+
+
 class HfJsonl(InputFile):
     """One Hub ModelInfo JSON object per line (``ptmgraph ingest hub --save`` writes this format)."""
 
