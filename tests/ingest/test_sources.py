@@ -183,7 +183,7 @@ def test_hf_jsonl_batches_hold_whole_node_groups_of_models_by_default(tmp_path, 
     path = tmp_path / "snapshot.jsonl"
     objects = [{"id": f"org/m{i}", "cardData": {"base_model": f"org/m{i - 1}"} if i else {}} for i in range(10)]
     objects.insert(2, {"id": "org/m1", "downloads": 5})  # a repeat: still four models in the first batch
-    objects.insert(5, {"id": "org/odd", "cardData": {"datasets": ["squad"]}})  # a dataset: add_plain, not the block path
+    objects.insert(5, {"id": "org/odd", "cardData": {"datasets": ["squad"]}})  # a dataset: a TRAINED_ON record too
     path.write_text("".join(json.dumps(obj) + "\n" for obj in objects))
     batches = list(HfJsonl(path).batches(strict=False, records_per_batch=None))
     assert [batch.models for batch, _ in batches] == [4, 4, 3]
