@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 import msgspec
 
 from ptmgraph import domain as d
-from ptmgraph.ingest.hf_model import GATED_NO, MAX_COUNT, RELATIONS, declared_bases, strings, tag_licences
+from ptmgraph.ingest.hf_model import (RELATIONS, declared_bases, gated, known_count, known_text, strings,
+                                      tag_licences)
 from ptmgraph.ingest.pipeline import BAD_UNIT
 
 # Lines of a block are decoded together and their models worked out a field at a time over the block: few enough that
@@ -108,20 +109,20 @@ def plain_block(lines: list[_Line | None], source: str) -> Block:
     licences = [_licence(card.get("license"), text, ts) for card, text, ts in zip(cards, joined, tags)]
     lineage = [_lineage(card, ts, text, line.baseModels) if ok else _NONE
                for ok, card, ts, text, line in zip(plain, cards, tags, joined, lines)]
-    model_types = [_text(config.model_type) if config is not None else None for config in configs]
+    model_types = [known_text(config.model_type) if config is not None else None for config in configs]
     architectures = [_architectures(config.architectures) if config is not None else None for config in configs]
     plain = [ok and licence is not _ODD and edges is not _ODD and archs is not _ODD and trained is not _ODD
              for ok, licence, edges, archs, trained in zip(plain, licences, lineage, architectures, trained_on)]
     if not any(plain):
         return Block(plain, [], [], [], [], [])
     columns = [
-        ids, [_text(line.author) for line in lines], [_text(line.sha) for line in lines],
-        [_text(line.createdAt or line.created_at) for line in lines],
-        [_text(line.lastModified or line.last_modified) for line in lines],
-        [_count(line.downloads) for line in lines], [_count(line.likes) for line in lines],
-        licences, [_text(line.library_name) for line in lines], [_text(line.pipeline_tag) for line in lines],
+        ids, [known_text(line.author) for line in lines], [known_text(line.sha) for line in lines],
+        [known_text(line.createdAt or line.created_at) for line in lines],
+        [known_text(line.lastModified or line.last_modified) for line in lines],
+        [known_count(line.downloads) for line in lines], [known_count(line.likes) for line in lines],
+        licences, [known_text(line.library_name) for line in lines], [known_text(line.pipeline_tag) for line in lines],
         [tuple(ts) if type(ts) is list else () for ts in tags], model_types, architectures, files,
-        [None if line.gated is None else line.gated not in GATED_NO for line in lines],
+        [gated(line.gated) for line in lines],
         [bool(card) or (fs is not None and fs is not _ODD and "README.md" in fs) or None
          for card, fs in zip(cards, files)],
         [source] * n,
@@ -211,11 +212,3 @@ def _architectures(architectures: Any) -> Any:
     if _joined(architectures) is None:
         return _ODD
     return tuple(architectures) or None
-
-
-def _text(value: Any) -> str | None:
-    return value if type(value) is str else None
-
-
-def _count(value: Any) -> int | None:
-    return value if type(value) is int and 0 <= value <= MAX_COUNT else None

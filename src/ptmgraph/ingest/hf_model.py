@@ -14,7 +14,6 @@ from ptmgraph.errors import InvalidRecord
 from ptmgraph.graph.batch import Batch
 
 RELATIONS = {r.value for r in d.Relation}
-GATED_NO = (False, "false", "False", "")  # how the Hub says a model is not gated
 MAX_COUNT = (1 << 63) - 1  # a count the store keeps (INT64); a larger one is not a count anyone made
 
 
@@ -58,18 +57,18 @@ def _files(siblings: Any) -> tuple[str, ...] | None:
     return tuple(names)
 
 
-def _count(value: Any) -> int | None:
+def known_count(value: Any) -> int | None:
     return value if type(value) is int and 0 <= value <= MAX_COUNT else None
 
 
-def _text(value: Any) -> str | None:
+def known_text(value: Any) -> str | None:
     return value if type(value) is str else None
 
 
-def _gated(value: Any) -> bool | None:
+def gated(value: Any) -> bool | None:
     if value is None:
         return None
-    return value not in GATED_NO
+    return value not in (False, "false", "False", "")
 
 
 def tag_licences(tags: list[str]) -> list[str]:
@@ -92,12 +91,12 @@ def _fields(obj: dict[str, Any], source: str) -> tuple[tuple[Any, ...], list[str
     has_card = bool(card) or (files is not None and "README.md" in files) or None
     architectures = config.get("architectures") if config else None
     values = (
-        model_id, _text(get("author")), _text(get("sha")), _text(get("createdAt") or get("created_at")),
-        _text(get("lastModified") or get("last_modified")), _count(get("downloads")), _count(get("likes")),
-        licenses[0] if licenses else None, _text(get("library_name")), _text(get("pipeline_tag")), tuple(tags),
-        _text(config.get("model_type")) if config else None,
+        model_id, known_text(get("author")), known_text(get("sha")), known_text(get("createdAt") or get("created_at")),
+        known_text(get("lastModified") or get("last_modified")), known_count(get("downloads")), known_count(get("likes")),
+        licenses[0] if licenses else None, known_text(get("library_name")), known_text(get("pipeline_tag")), tuple(tags),
+        known_text(config.get("model_type")) if config else None,
         tuple(strings(architectures, "config.architectures")) or None if architectures is not None else None,
-        files, _gated(get("gated")), has_card, source,
+        files, gated(get("gated")), has_card, source,
     )
     return values, licenses, card, tags
 
