@@ -11,6 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from ptmgraph import domain as d
 from ptmgraph.graph.batch import Batch
 from ptmgraph.ingest import hf_lines
 from ptmgraph.ingest.pipeline import Counts
@@ -50,7 +51,9 @@ _OBJECTS = st.fixed_dictionaries({}, optional={
 # Objects that are mostly of the common shape, odd in one field or another: what the fast path must get right. Every
 # field is there (an absent field reads as null), so that each one varies in every example.
 _COMMON = st.fixed_dictionaries({
-    "id": st.sampled_from(["org/a", "Org/A", "org/b", "org/c"]), "author": _TEXT, "sha": _TEXT, "createdAt": _TEXT,
+    # Ids and bases that are not plain beside ones that are: a block is checked for plain ids all at once.
+    "id": st.sampled_from(["org/a", "Org/A", "org/b", "org/c", " org/d", "org/e ", "x/ü", "", "a" * 513]),
+    "author": _TEXT, "sha": _TEXT, "createdAt": _TEXT,
     "created_at": _TEXT, "lastModified": _TEXT, "last_modified": _TEXT, "downloads": _COUNTS,
     "likes": _COUNTS, "library_name": _TEXT, "pipeline_tag": _TEXT,
     "tags": st.one_of(st.none(), st.lists(st.sampled_from(["x", "A", "license:mit", "license:gpl", "license:",
@@ -58,7 +61,8 @@ _COMMON = st.fixed_dictionaries({
     "gated": st.one_of(st.none(), st.booleans(), st.sampled_from(["auto", "false", "False", "", 0, 1])),
     "cardData": st.one_of(st.none(), st.just({}), st.fixed_dictionaries({
         "license": st.one_of(st.none(), st.sampled_from(["mit", ""])),
-        "base_model": st.one_of(st.none(), st.sampled_from(["org/a", "org/c", "Org/C", " ", "x/ü", ["org/c"], 3])),
+        "base_model": st.one_of(st.none(), st.sampled_from(["org/a", "org/c", "Org/C", " ", "x/ü", "x/Ü", " org/c",
+                                                            "org/a ", "b" * 513, ["org/c"], 3])),
         "base_model_relation": st.one_of(st.none(), st.sampled_from(["adapter", "merge", "quantized", "bogus",
                                                                      ["adapter"], 3]))})),
     "baseModels": st.one_of(st.none(), st.just({"relation": "adapter", "models": [{"id": "org/c"}]})),
@@ -112,6 +116,9 @@ def _tables(batch: Batch) -> dict:
 # Bases the card lists, and the Hub's tags: ids that validation changes (spaces, case, non-ASCII) take the object path.
 @example([{"id": "org/m", "cardData": {"base_model": [" org/b ", "x/Ü"]}},
           {"id": "org/n", "tags": ["base_model:adapter:org/B", "base_model:x/ü"], "cardData": {"base_model": "org/b"}}],
+         256)
+# Self-loops, one spelled in another case: both count.
+@example([{"id": "org/c", "cardData": {"base_model": "Org/C"}}, {"id": "org/a", "cardData": {"base_model": "org/a"}}],
          256)
 # A model given again after the block path took it: the two rows merge, in order, with a bad line between.
 @example([{"id": "org/a", "author": "x"}, b"not json", {"id": "Org/A", "author": None, "downloads": 3},
@@ -173,9 +180,28 @@ def test_the_common_shape_of_a_snapshot_takes_the_block_path():
            {**SYNTHETIC_SHAPE, "cardData": {"base_model": ["org/b", "Org/B"]}},  # one base twice: edges merge
            {**SYNTHETIC_SHAPE, "cardData": {"license": ["mit", "gpl"]}},  # licences
            {**SYNTHETIC_SHAPE, "cardData": {"datasets": ["squad", "bad\tset"]}},  # the object path says why
-           {**SYNTHETIC_SHAPE, "id": "org/tab\there"}, "not an object"]
+           {**SYNTHETIC_SHAPE, "id": "org/tab\there"}, "not an object",
+           # Ids and bases that are not plain: validation changes them (spaces, case of a non-ASCII letter, length).
+           {**SYNTHETIC_SHAPE, "id": "org/e "}, {**SYNTHETIC_SHAPE, "id": "a" * 513},
+           {**SYNTHETIC_SHAPE, "cardData": {"base_model": " org/c"}},
+           {**SYNTHETIC_SHAPE, "cardData": {"base_model": "x/Ü"}}]
     assert hf_lines.plain_block(hf_lines.decoded([json.dumps(o).encode() for o in odd] + [b"{"]), "src").plain == \
         [False] * (len(odd) + 1)
+
+
+# Mostly plain, as a snapshot's ids are, with one value or another that is not.
+_NEAR_PLAIN = st.one_of(st.sampled_from(["org/a", "Org/B", "a" * 512]),
+                        st.text(st.sampled_from("ab/ \tüÜ\x7f~"), max_size=4), st.sampled_from(["a" * 513, ""]),
+                        st.none(), st.integers())
+
+
+@given(st.lists(_NEAR_PLAIN, max_size=4))
+@example(["org/a", "org/b "])  # a surrounding space, where the rest is plain
+@example(["org/a", "x/Ü"])
+@example(["org/a", "b\tc"])
+@example(["org/a", ""])
+def test_a_block_is_judged_plain_as_each_value_would_be(values):
+    assert hf_lines._plain_ids(values) == [d.is_plain_id(value) for value in values]
 
 
 def test_a_batch_ends_after_the_line_that_fills_it_whatever_the_block(tmp_path, monkeypatch):

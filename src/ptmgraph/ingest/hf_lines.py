@@ -102,13 +102,16 @@ def plain_block(lines: list[_Line | None], source: str) -> Block:
     cards = [card if card is not None else {} for card in cards]
     configs = [line.config for line in lines]
     files = [_files(line.siblings) for line in lines]
-    plain = [ok and d.is_plain_id(model_id) and text is not None and fs is not _ODD
-             for ok, model_id, text, fs in zip(known, ids, joined, files)]
+    plain = [ok and plain_id and text is not None and fs is not _ODD
+             for ok, plain_id, text, fs in zip(known, _plain_ids(ids), joined, files)]
     trained_on = [_trained_on(model_id, card.get("datasets"), source) if ok else _NONE
                   for ok, model_id, card in zip(plain, ids, cards)]
     licences = [_licence(card.get("license"), text, ts) for card, text, ts in zip(cards, joined, tags)]
     lineage = [_lineage(card, ts, text, line.baseModels) if ok else _NONE
                for ok, card, ts, text, line in zip(plain, cards, tags, joined, lines)]
+    if not all(_plain_ids([base for edges in lineage if edges is not _ODD for base, _, _ in edges])):
+        lineage = [edges if edges is _ODD or all(map(d.is_plain_id, [base for base, _, _ in edges])) else _ODD
+                   for edges in lineage]
     model_types = [known_text(config.model_type) if config is not None else None for config in configs]
     architectures = [_architectures(config.architectures) if config is not None else None for config in configs]
     plain = [ok and licence is not _ODD and edges is not _ODD and archs is not _ODD and trained is not _ODD
@@ -184,26 +187,39 @@ def _licence(licence: Any, joined: str | None, tags: Any) -> Any:
 
 
 def _lineage(card: dict[str, Any], tags: list[str] | None, joined: str, base_models: Any) -> Any:
-    """The (base, relation, provenance) of each lineage edge :func:`hf_model.declared_bases` finds; _ODD where a base
-    is not a plain id, or two edges would be one (the object path merges them)."""
+    """The (base, relation, provenance) of each lineage edge :func:`hf_model.declared_bases` finds; _ODD where two
+    edges would be one (the object path merges them). Whether the bases are plain ids is checked for the whole block
+    afterwards (see :func:`_plain_ids`)."""
     base = card.get("base_model")
     if base_models is None and "base_model:" not in joined and (base is None or type(base) is str):
         # The usual card (as in the synthetic snapshot): one base or none, and nothing the Hub derived.
         if base is None or not base.strip():
             return _NONE
         declared = card.get("base_model_relation")
-        if not d.is_plain_id(base) or (declared is not None and type(declared) is not str):
+        if declared is not None and type(declared) is not str:
             return _ODD
         return [(base, declared if declared in RELATIONS else "finetune", "declared-card")]
     try:
         edges = declared_bases(card, tags or [], base_models)
     except BAD_UNIT:
         return _ODD
-    if not all(d.is_plain_id(base) for base, _, _ in edges):
-        return _ODD
     if len({(base.casefold(), provenance) for base, _, provenance in edges}) != len(edges):
         return _ODD
     return edges
+
+
+def _plain_ids(values: list[Any]) -> list[bool]:
+    """:func:`~ptmgraph.domain.is_plain_id` of each decoded JSON value, decided for the whole list at once where every
+    one is plain, as in a snapshot nearly every id and base is: their concatenation is checked in C, where a call per
+    value cost ~0.35 µs. Exact for values decoded from JSON, whose strings are never of a subclass of str."""
+    try:
+        text = "".join(values)  # succeeds only for a list of strings
+    except TypeError:
+        text = None
+    if (text is not None and text.isascii() and text.isprintable() and " " not in text  # no surrounding space
+            and (not values or (min(map(len, values)) > 0 and max(map(len, values)) <= d.MAX_ID_LENGTH))):
+        return [True] * len(values)
+    return [d.is_plain_id(value) for value in values]
 
 
 def _architectures(architectures: Any) -> Any:

@@ -117,9 +117,10 @@ class HfJsonl(InputFile):
         counts.records += records
         if any(lineage):
             keys, ids = block.keys, block.columns[0]
-            for i, edges in enumerate(lineage, start):
-                counts.lineage_edges += len(edges)
-                counts.self_loops += [ids[i] for base, _, _ in edges if d.node_key(base) == keys[i]]
+            counts.lineage_edges += sum(map(len, lineage))
+            # The bases of a block's plain models are plain ids: their node_key is their casefold.
+            counts.self_loops += [ids[i] for i, edges in enumerate(lineage, start) for base, _, _ in edges
+                                  if base.casefold() == keys[i]]
         return end
 
     def _add_one(self, batch: Batch, counts: Counts, number: int, obj: dict[str, Any] | Skipped,
