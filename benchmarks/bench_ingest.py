@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -120,6 +121,27 @@ def cpu_used(before: tuple[float, float], wall: float) -> dict:
     return {"writer": round(writer, 2), "readers": round(readers, 2), "cores": cores, "floor_seconds": round(floor, 2)}
 
 
+# A fixed pure-Python loop, timed in the process that runs it (its start left out).
+_LOOP = "import time\nt = time.perf_counter()\nfor _ in range(10_000_000): pass\nprint(time.perf_counter() - t)"
+
+
+def machine_check(cores: int) -> tuple[float, float]:
+    """Seconds of the same fixed CPU load run alone, then on ``cores`` processes at once (the slowest of them). A
+    shared host's speed varies from hour to hour: a rate compares with another only where these seconds are similar,
+    and a low rate beside slow seconds speaks of the machine, not of the ingest."""
+    def run(n: int) -> float:
+        procs = [subprocess.Popen([sys.executable, "-c", _LOOP], stdout=subprocess.PIPE, text=True) for _ in range(n)]
+        return max(float(proc.communicate()[0]) for proc in procs)
+    return run(1), run(cores)
+
+
+def print_machine_check(when: str, cores: int) -> dict:
+    alone, together = machine_check(cores)
+    print(f"  machine check {when}: a fixed Python loop took {alone:.2f} s alone, {together:.2f} s on {cores} "
+          "processes at once")
+    return {"alone_seconds": round(alone, 3), "together_seconds": round(together, 3), "processes": cores}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", type=int, default=1_000_000)
@@ -146,6 +168,7 @@ def main() -> None:
     print(f"synthetic snapshot: {args.models:,} models written in {time.perf_counter() - t0:.1f} s "
           f"({snapshot.stat().st_size / 1e6:.0f} MB)")
     parallel = False if args.in_process else None
+    machine = {"before": print_machine_check("before", worker.cores())}
     cpu_before = cpu_seconds()
     started = time.perf_counter()
     store = EmbeddedStore(work / "synthetic-store")
@@ -161,6 +184,8 @@ def main() -> None:
     results["synthetic"]["cpu_seconds"] = cpu_used(cpu_before, results["synthetic"]["seconds_with_close"])
     if timeline is not None:
         timeline.print()
+    machine["after"] = print_machine_check("after", worker.cores())
+    results["machine_check"] = machine
 
     if args.store_alone:
         built = [(Batch.prebuilt(*batch.tables()), counts)

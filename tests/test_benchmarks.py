@@ -37,7 +37,13 @@ def test_bench_ingest_counts_every_record_of_the_synthetic_snapshot_and_shows_it
     assert re.search(r"^\s+\d+\.\d \+\s+\d+\.\d\d  write \d+k rows$", timeline, re.M)
     assert re.search(r"  checkpoint \(close\)$", timeline, re.M)
     cpu = synthetic["cpu_seconds"]  # a snapshot this small is read in the writer's process
-    assert cpu["writer"] > 0 and cpu["readers"] == 0
+    assert cpu["writer"] > 0 and cpu["readers"] == 0  # nor are the machine checks' processes counted
+    machine = json.loads(out.read_text())["machine_check"]
+    for when in ("before", "after"):
+        assert machine[when]["processes"] == worker.cores()
+        assert machine[when]["alone_seconds"] > 0 and machine[when]["together_seconds"] > 0
+        assert re.search(rf"^  machine check {when}: a fixed Python loop took \d+\.\d\d s alone, \d+\.\d\d s on "
+                         rf"{worker.cores()} processes at once$", printed, re.M)
 
 
 def test_bench_ingest_counts_the_cpu_time_of_its_reader_processes_apart(tmp_path):
